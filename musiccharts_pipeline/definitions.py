@@ -1,0 +1,9 @@
+"""The code location: merges the domain modules' definitions, nothing else."""
+
+import dagster as dg
+
+from musiccharts_pipeline.resources import resources_from_env
+
+defs = dg.Definitions.merge(
+    dg.Definitions(resources=resources_from_env()),
+)

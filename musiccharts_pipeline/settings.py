@@ -1,0 +1,36 @@
+"""Environment-driven settings shared by the plain-Python layers and the Dagster wiring.
+
+Every variable is optional: with none set the project runs offline on embedded defaults.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LOCAL_DATA_DIR = PROJECT_ROOT / ".musiccharts"
+
+#: First date of the daily partition dimension. 2025-01-01 keeps charts x days well below
+#: Dagster's ~100k partitions-per-asset budget for a few dozen charts for several years.
+DEFAULT_PARTITION_START = "2025-01-01"
+
+
+def warehouse_url() -> str:
+    url = os.environ.get("MUSICCHARTS_WAREHOUSE_URL")
+    if url:
+        return url
+    LOCAL_DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return f"duckdb:///{LOCAL_DATA_DIR / 'warehouse.duckdb'}"
+
+
+def partition_start() -> str:
+    value = os.environ.get("MUSICCHARTS_PARTITION_START", DEFAULT_PARTITION_START)
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(
+            f"MUSICCHARTS_PARTITION_START must be a YYYY-MM-DD date, got {value!r}"
+        ) from exc
+    return value

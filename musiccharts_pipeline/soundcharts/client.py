@@ -1,0 +1,528 @@
+"""SoundCharts HTTP client (requests + urllib3 Retry), thread-safe, rate-limited, typed.
+
+No Dagster imports: assets, the CLI and tests all use it the same way.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import requests
+from pydantic import BaseModel, ValidationError
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    retry,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+from urllib3.exceptions import MaxRetryError
+from urllib3.util.retry import Retry
+
+from musiccharts_pipeline.soundcharts import errors as e
+from musiccharts_pipeline.soundcharts import models as m
+
+log = logging.getLogger(__name__)
+
+PRODUCTION_URL = "https://customer.api.soundcharts.com"
+MAX_PAGE = 100
+MAX_WINDOW_DAYS = 90
+LOW_QUOTA = 1_000
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def split_windows(
+    start: dt.date, end: dt.date, days: int = MAX_WINDOW_DAYS
+) -> list[tuple[dt.date, dt.date]]:
+    """Cut [start, end] (inclusive) into consecutive windows of at most ``days`` days."""
+    if start > end:
+        return []
+    windows = []
+    while start <= end:
+        stop = min(end, start + dt.timedelta(days=days - 1))
+        windows.append((start, stop))
+        start = stop + dt.timedelta(days=1)
+    return windows
+
+
+class SoundChartsRetry(Retry):
+    """urllib3 Retry that understands SoundCharts' 429s.
+
+    A rate-limit 429 carries ``x-ratelimit-reset``: wait that long, then retry. A 429 without it
+    is an exhausted quota: stop at once and hand the response back to be raised as such.
+    """
+
+    def __init__(self, *args, on_retry=None, **kwargs):
+        self.on_retry = on_retry
+        super().__init__(*args, **kwargs)
+
+    def new(self, **kw):
+        retry_ = super().new(**kw)
+        retry_.on_retry = self.on_retry
+        return retry_
+
+    def get_retry_after(self, response):
+        reset = response.headers.get("x-ratelimit-reset")
+        if reset is not None:
+            try:
+                return max(0.0, float(reset))
+            except ValueError:
+                return None
+        return super().get_retry_after(response)
+
+    def increment(
+        self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
+    ):
+        if (
+            response is not None
+            and response.status == 429
+            and ("x-ratelimit-reset" not in response.headers)
+        ):
+            raise MaxRetryError(_pool, url, "quota exhausted")  # returned as-is to the caller
+        if self.on_retry is not None:
+            self.on_retry()
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+class RateLimiter:
+    """Spaces requests so a process never exceeds ``rate`` per second across its threads."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+_limiters: dict[tuple[str, float], RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def shared_limiter(base_url: str, rate: float) -> RateLimiter:
+    with _limiters_lock:
+        return _limiters.setdefault((base_url, rate), RateLimiter(rate))
+
+
+class _BodyTruncated(Exception):
+    pass
+
+
+class SoundChartsClient:
+    """Typed access to the SoundCharts routes the pipeline uses.
+
+    ``base_url=None`` mounts the in-process simulator (built from the environment unless one is
+    passed), so everything runs offline by default.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        app_id: str | None = None,
+        api_key: str | None = None,
+        *,
+        max_rps: float | None = None,
+        timeout: float = 30.0,
+        retries: int = 6,
+        backoff: float = 0.2,
+        simulator=None,
+        pool_size: int = 16,
+    ):
+        self.simulator = None
+        adapter_kwargs = {
+            "max_retries": SoundChartsRetry(
+                total=retries,
+                connect=retries,
+                read=retries,
+                status=retries,
+                backoff_factor=backoff,
+                backoff_max=10,
+                status_forcelist=(429, 502, 503, 504),
+                allowed_methods=("GET", "HEAD"),
+                raise_on_status=False,
+                respect_retry_after_header=True,
+                on_retry=self._count_retry,
+            ),
+            "pool_connections": pool_size,
+            "pool_maxsize": pool_size,
+        }
+        if base_url is None and simulator is None:
+            from musiccharts_pipeline.soundcharts.simulator import Simulator, SimulatorConfig
+
+            simulator = Simulator(SimulatorConfig.from_env())
+        if base_url is None:
+            from musiccharts_pipeline.soundcharts.simulator import IN_PROCESS_URL, InProcessAdapter
+
+            self.simulator = simulator
+            base_url = IN_PROCESS_URL
+            adapter: HTTPAdapter = InProcessAdapter(simulator, **adapter_kwargs)
+            if app_id is None and api_key is None:
+                app_id, api_key = simulator.config.app_id, simulator.config.api_key
+        else:
+            adapter = HTTPAdapter(**adapter_kwargs)
+        if not app_id or not api_key:
+            raise e.AuthError(
+                "missing credentials: set SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY "
+                "(the public sandbox uses soundcharts/soundcharts)"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.mount(self.base_url, adapter)
+        self._session.headers.update(
+            {"x-app-id": app_id, "x-api-key": api_key, "Accept": "application/json"}
+        )
+        rate = max_rps if max_rps is not None else float(os.environ.get("SOUNDCHARTS_MAX_RPS", 10))
+        self._limiter = shared_limiter(self.base_url, rate)
+        self._stats_lock = threading.Lock()
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.retries = 0
+        self.quota_remaining: int | None = None
+
+    def __repr__(self) -> str:
+        return f"SoundChartsClient(base_url={self.base_url!r})"
+
+    @classmethod
+    def from_env(cls, **kwargs) -> SoundChartsClient:
+        return cls(
+            os.environ.get("SOUNDCHARTS_API_URL") or None,
+            os.environ.get("SOUNDCHARTS_APP_ID") or None,
+            os.environ.get("SOUNDCHARTS_API_KEY") or None,
+            **kwargs,
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- observation ----------------------------------------------------------------------------
+
+    def _count_retry(self) -> None:
+        with self._stats_lock:
+            self.retries += 1
+
+    def stats(self) -> dict[str, Any]:
+        with self._stats_lock:
+            return {
+                "calls": dict(self.calls),
+                "total_calls": sum(self.calls.values()),
+                "retries": self.retries,
+                "quota_remaining": self.quota_remaining,
+            }
+
+    # -- transport ------------------------------------------------------------------------------
+
+    def get(self, path: str, params: dict | None = None, route: str = "other") -> dict:
+        """GET one page and return its decoded JSON, raising typed errors."""
+        try:
+            return self._get_with_body_retries(path, params, route)
+        except (requests.ConnectionError, requests.Timeout, _BodyTruncated) as exc:
+            raise e.TransportError(
+                f"request failed after retries: {type(exc).__name__}", url=self._display(path)
+            ) from None
+
+    @retry(
+        retry=retry_if_exception_type(
+            (requests.exceptions.ChunkedEncodingError, requests.ConnectionError, _BodyTruncated)
+        ),
+        wait=wait_random_exponential(multiplier=0.1, max=5),
+        stop=stop_after_attempt(4),
+        reraise=True,
+    )
+    def _get_with_body_retries(self, path: str, params: dict | None, route: str) -> dict:
+        url = path if path.startswith("http") else self.base_url + path
+        self._limiter.acquire()
+        try:
+            response = self._session.get(url, params=params, timeout=self.timeout)
+            body = response.content
+        except requests.exceptions.ChunkedEncodingError:
+            self._count_retry()
+            raise
+        self._track_quota(response)
+        try:
+            data = json.loads(body) if body else {}
+        except ValueError:
+            if response.ok:
+                self._count_retry()
+                raise _BodyTruncated() from None
+            data = {}
+        if not isinstance(data, dict):
+            raise e.ContractError(
+                "response is not a JSON object", response.status_code, url=self._display(path)
+            )
+        if response.status_code >= 400:
+            self._raise(response, data, path)
+        with self._stats_lock:
+            self.calls[route] += 1
+        return data
+
+    def _display(self, path: str) -> str:
+        return path.split("?")[0]
+
+    def _track_quota(self, response: requests.Response) -> None:
+        value = response.headers.get("x-quota-remaining")
+        if value is None:
+            return
+        try:
+            remaining = int(value)
+        except ValueError:
+            return
+        with self._stats_lock:
+            self.quota_remaining = remaining
+        if remaining <= LOW_QUOTA and remaining % 100 == 0:
+            log.warning("SoundCharts quota is low: %s calls remaining", remaining)
+
+    def _raise(self, response: requests.Response, data: dict, path: str) -> None:
+        errs = data.get("errors") or []
+        message = (
+            (errs[0].get("message") if errs and isinstance(errs[0], dict) else None)
+            or data.get("message")
+            or (response.text[:200] if response.text and not data else "")
+            or response.reason
+        )
+        status = response.status_code
+        if status == 429:
+            cls = e.RateLimited if "maximum request count" in message else e.QuotaExhausted
+        else:
+            cls = {
+                400: e.BadRequest,
+                401: e.AuthError,
+                403: e.PlanError,
+                404: e.NotFound,
+                410: e.Gone,
+            }.get(status, e.ServerError if status >= 500 else e.SoundChartsError)
+        raise cls(message, status, errs, url=self._display(path))
+
+    def paginate(
+        self,
+        path: str,
+        params: dict | None = None,
+        route: str = "other",
+    ) -> Iterator[dict]:
+        """Yield every page of a collection, following ``page.next`` (or ``total``)."""
+        params = {**(params or {}), "offset": 0, "limit": MAX_PAGE}
+        next_path: str | None = path
+        while next_path is not None:
+            page = self.get(next_path, params, route)
+            yield page
+            info = page.get("page") or {}
+            items = page.get("items") or []
+            if info.get("next"):
+                next_path, params = info["next"], None
+            elif (
+                params is not None
+                and items
+                and info.get("total") is not None
+                and (params["offset"] + len(items) < info["total"])
+            ):
+                params = {**params, "offset": params["offset"] + len(items)}
+            else:
+                next_path = None
+
+    def _collect(self, path: str, params: dict | None, route: str) -> tuple[dict | None, list]:
+        related, items = None, []
+        for page in self.paginate(path, params, route):
+            related = page.get("related", related)
+            items.extend(page.get("items") or [])
+        return related, items
+
+    # -- typed routes ---------------------------------------------------------------------------
+
+    def platforms(self, kind: str | None = None) -> list[m.Platform]:
+        path = "/api/v2/referential/platforms" + (f"/{kind}" if kind else "")
+        _, items = self._collect(path, None, f"platforms{'_' + kind if kind else ''}")
+        return _parse_list(m.Platform, items, "platform")
+
+    def chart_platforms(self) -> list[m.Platform]:
+        _, items = self._collect("/api/v2/chart/song/platforms", None, "chart_platforms")
+        return _parse_list(m.Platform, items, "platform")
+
+    def charts(self, platform: str, country_code: str | None = None) -> list[m.Chart]:
+        params = {"countryCode": country_code} if country_code else None
+        _, items = self._collect(
+            f"/api/v2/chart/song/by-platform/{_seg(platform)}", params, "charts_by_platform"
+        )
+        return _parse_list(m.Chart, items, "chart")
+
+    def available_rankings(self, slug: str) -> m.AvailableRankings:
+        related, items = self._collect(
+            f"/api/v2/chart/song/{_seg(slug)}/available-rankings", None, "available_rankings"
+        )
+        return _parse(
+            m.AvailableRankings,
+            {"chart": related or {"slug": slug}, "datetimes": items},
+            "available rankings",
+        )
+
+    def ranking(self, slug: str, when: str | dt.date = "latest") -> m.Ranking:
+        """One ranking, all pages. ``when``: "latest", an ATOM datetime string, or a date."""
+        if isinstance(when, dt.date):
+            when = f"{when.isoformat()}T12:00:00+00:00"
+        path = f"/api/v2.14/chart/song/{_seg(slug)}/ranking/{quote(when, safe=':+')}"
+        related, items = self._collect(path, None, "ranking")
+        related = related or {}
+        return _parse(
+            m.Ranking,
+            {
+                "chart": related.get("chart") or {"slug": slug},
+                "date": related.get("date") or when,
+                "entries": items,
+            },
+            f"ranking of {slug}",
+        )
+
+    def song(self, uuid: str, missing_ok: bool = True) -> m.Song | None:
+        return self._object(f"/api/v2.25/song/{_seg(uuid)}", m.Song, "song", missing_ok)
+
+    def song_by_isrc(self, isrc: str, missing_ok: bool = True) -> m.Song | None:
+        return self._object(
+            f"/api/v2.25/song/by-isrc/{_seg(isrc)}", m.Song, "song_by_isrc", missing_ok
+        )
+
+    def song_by_platform(
+        self, platform: str, identifier: str, missing_ok: bool = True
+    ) -> m.Song | None:
+        return self._object(
+            f"/api/v2.25/song/by-platform/{_seg(platform)}/{_seg(identifier)}",
+            m.Song,
+            "song_by_platform",
+            missing_ok,
+        )
+
+    def song_identifiers(self, uuid: str, platform: str | None = None) -> list[dict]:
+        params = {"platform": platform} if platform else None
+        _, items = self._collect(
+            f"/api/v2/song/{_seg(uuid)}/identifiers", params, "song_identifiers"
+        )
+        return items
+
+    def artist(self, uuid: str, missing_ok: bool = True) -> m.Artist | None:
+        return self._object(f"/api/v2.9/artist/{_seg(uuid)}", m.Artist, "artist", missing_ok)
+
+    def song_audience(
+        self, uuid: str, platform: str, start: dt.date, end: dt.date, identifier: str | None = None
+    ) -> list[m.AudiencePoint]:
+        """Cumulative values per identifier and day, oldest first, over ≤90-day calls."""
+        points = []
+        for item in self._series(
+            f"/api/v2/song/{_seg(uuid)}/audience/{_seg(platform)}",
+            start,
+            end,
+            "song_audience",
+            {"identifier": identifier},
+        ):
+            day = _parse_date(item.get("date"))
+            for plot in item.get("plots") or []:
+                points.append(
+                    {"date": day, "identifier": plot.get("identifier"), "value": plot.get("value")}
+                )
+        parsed = _parse_list(m.AudiencePoint, points, "song audience point")
+        return sorted(parsed, key=lambda p: (p.date, p.identifier))
+
+    def artist_audience(
+        self, uuid: str, platform: str, start: dt.date, end: dt.date
+    ) -> list[m.FollowerPoint]:
+        """Follower counts, oldest first; [] when the artist has no account there."""
+        try:
+            items = self._series(
+                f"/api/v2/artist/{_seg(uuid)}/audience/{_seg(platform)}",
+                start,
+                end,
+                "artist_audience",
+            )
+        except e.NotFound:
+            return []
+        return sorted(
+            _parse_list(m.FollowerPoint, items, "artist audience point"), key=lambda p: p.date
+        )
+
+    def artist_streaming(
+        self, uuid: str, platform: str, start: dt.date, end: dt.date
+    ) -> list[m.ListenerPoint]:
+        try:
+            items = self._series(
+                f"/api/v2/artist/{_seg(uuid)}/streaming/{_seg(platform)}/listening",
+                start,
+                end,
+                "artist_streaming",
+            )
+        except e.NotFound:
+            return []
+        return sorted(
+            _parse_list(m.ListenerPoint, items, "artist streaming point"), key=lambda p: p.date
+        )
+
+    def _series(
+        self, path: str, start: dt.date, end: dt.date, route: str, extra: dict | None = None
+    ) -> list[dict]:
+        items: list[dict] = []
+        extra = {k: v for k, v in (extra or {}).items() if v is not None}
+        for lo, hi in split_windows(start, end):
+            params = {"startDate": lo.isoformat(), "endDate": hi.isoformat(), **extra}
+            items.extend(self._collect(path, params, route)[1])
+        return items
+
+    def _object(self, path: str, model: type[Model], route: str, missing_ok: bool) -> Model | None:
+        try:
+            data = self.get(path, None, route)
+        except e.NotFound:
+            if missing_ok:
+                return None
+            raise
+        return _parse(model, data.get("object"), route.replace("_", " "))
+
+
+def _seg(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+def _parse_date(value: Any) -> Any:
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return dt.datetime.fromisoformat(value).date()
+        except ValueError:
+            return value
+    return value
+
+
+def _parse(model: type[Model], data: Any, what: str) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise e.ContractError(f"{what} payload breaks the contract: {_describe(exc)}") from None
+
+
+def _parse_list(model: type[Model], items: list, what: str) -> list[Model]:
+    out = []
+    for index, item in enumerate(items):
+        try:
+            out.append(model.model_validate(item))
+        except ValidationError as exc:
+            raise e.ContractError(
+                f"{what} #{index} breaks the contract: {_describe(exc)}"
+            ) from None
+    return out
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        loc = ".".join(str(x) for x in err["loc"]) or "(object)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)

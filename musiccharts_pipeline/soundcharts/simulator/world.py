@@ -1,0 +1,583 @@
+"""The simulator's deterministic synthetic world: platforms, charts, songs, artists, rankings and
+audience series. Everything derives from a seed and "today", so two worlds built alike agree.
+
+Rankings come from a popularity model: every song has a global popularity curve (a peak date, a
+width, a height) and each chart ranks its pool of songs by that curve plus chart-specific noise.
+Whole chart histories are computed at once with numpy and cached, so oldPosition, entryDate,
+timeOnChart and entryState are consistent across dates by construction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import uuid as uuidlib
+
+import numpy as np
+
+HISTORY_DAYS = 800  # a little over two years of rankings
+
+PLATFORMS = {
+    "spotify": "Spotify",
+    "apple-music": "Apple Music",
+    "shazam": "Shazam",
+    "youtube": "YouTube",
+    "deezer": "Deezer",
+    "tiktok": "TikTok",
+    "airplay": "Airplay",
+    "instagram": "Instagram",
+    "soundcloud": "SoundCloud",
+}
+CHART_PLATFORMS = ["spotify", "apple-music", "shazam", "youtube", "deezer", "tiktok", "airplay"]
+SOCIAL_PLATFORMS = ["spotify", "instagram", "tiktok", "youtube", "deezer"]
+STREAMING_PLATFORMS = ["spotify", "youtube", "deezer"]
+SONG_AUDIENCE_PLATFORMS = ["spotify", "shazam", "youtube", "tiktok"]
+
+METRICS = {
+    "spotify": ("streams", "Number of streams"),
+    "youtube": ("views", "Number of views"),
+    "airplay": ("spins", "Number of spins"),
+    "tiktok": ("videos", "Number of videos"),
+}
+
+# slug, name, platform, frequency, country code, country name, size
+CHARTS = [
+    ("global-28", "Top 200 Global", "spotify", "daily", None, None, 200),
+    ("top-200-us", "Top 200 United States", "spotify", "daily", "US", "United States", 200),
+    ("top-200-gb", "Top 200 United Kingdom", "spotify", "daily", "GB", "United Kingdom", 200),
+    ("top-50-fr", "Top 50 France", "spotify", "daily", "FR", "France", 50),
+    ("viral-50-global", "Viral 50 Global", "spotify", "daily", None, None, 50),
+    ("top-100-global", "Top 100 Global", "apple-music", "daily", None, None, 100),
+    (
+        "top-100-us-apple",
+        "Top 100 United States",
+        "apple-music",
+        "daily",
+        "US",
+        "United States",
+        100,
+    ),
+    ("shazam-top-200-world", "Shazam Top 200 World", "shazam", "daily", None, None, 200),
+    (
+        "shazam-top-50-us",
+        "Shazam Top 50 United States",
+        "shazam",
+        "daily",
+        "US",
+        "United States",
+        50,
+    ),
+    ("deezer-top-100-fr", "Deezer Top 100 France", "deezer", "daily", "FR", "France", 100),
+    ("weekly-top-200-global", "Weekly Top 200 Global", "spotify", "weekly", None, None, 200),
+    (
+        "youtube-top-100-weekly",
+        "YouTube Top 100 Songs Global",
+        "youtube",
+        "weekly",
+        None,
+        None,
+        100,
+    ),
+    ("tiktok-top-50-weekly", "TikTok Top 50 Global", "tiktok", "weekly", None, None, 50),
+    (
+        "airplay-us-weekly",
+        "Airplay Top 50 United States",
+        "airplay",
+        "weekly",
+        "US",
+        "United States",
+        50,
+    ),
+    (
+        "apple-music-monthly-global",
+        "Monthly Top 100 Global",
+        "apple-music",
+        "monthly",
+        None,
+        None,
+        100,
+    ),
+]
+
+GENRES = {
+    "pop": ["pop", "dance pop", "k-pop", "indie pop"],
+    "hip hop": ["hip hop", "trap", "drill"],
+    "r&b": ["r&b/soul", "neo soul"],
+    "electronic": ["electronic", "house", "techno", "edm"],
+    "rock": ["rock", "alternative rock", "punk"],
+    "latin": ["reggaeton", "latin pop", "urbano latino"],
+    "country": ["country", "americana"],
+    "alternative": ["alternative", "indie"],
+}
+LABELS = [
+    ("Interscope", "Universal"),
+    ("Republic", "Universal"),
+    ("Columbia", "Sony"),
+    ("RCA", "Sony"),
+    ("Atlantic", "Warner"),
+    ("Warner Records", "Warner"),
+    ("XL Recordings", "Independent"),
+    ("Darkroom", "Universal"),
+    ("Sub Pop", "Independent"),
+]
+WORDS = [
+    "love",
+    "night",
+    "fire",
+    "dance",
+    "heart",
+    "summer",
+    "gold",
+    "dream",
+    "city",
+    "rain",
+    "blue",
+    "wild",
+    "forever",
+    "tonight",
+    "light",
+    "shadow",
+    "river",
+    "electric",
+    "sugar",
+    "ghost",
+    "paradise",
+    "midnight",
+    "stars",
+    "runaway",
+    "honey",
+    "neon",
+    "echo",
+    "velvet",
+]
+FIRST = [
+    "Billie",
+    "Luna",
+    "Kai",
+    "Nova",
+    "Milo",
+    "Zara",
+    "Leo",
+    "Aya",
+    "Rio",
+    "Sol",
+    "Iris",
+    "Jude",
+    "Noa",
+    "Ezra",
+    "Lola",
+    "Theo",
+    "Maya",
+    "Finn",
+    "Ines",
+    "Omar",
+    "Ren",
+    "Sade",
+]
+LAST = [
+    "Eilish",
+    "Rivers",
+    "Stone",
+    "Vega",
+    "Moreau",
+    "Okafor",
+    "Lindqvist",
+    "Tanaka",
+    "Costa",
+    "Beyoncé",
+    "Ñandú",
+    "O'Connell",
+    "Park",
+    "Nakamura",
+    "Haddad",
+    "Silva",
+    "Kowalski",
+]
+COUNTRIES = ["US", "GB", "FR", "DE", "SE", "KR", "BR", "NG", "CA", "AU", "ES", "JP"]
+
+
+def _hash(*parts: object) -> int:
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _uuid(*parts: object) -> str:
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=16).digest()
+    return str(uuidlib.UUID(bytes=digest, version=4))
+
+
+def _slugify(text: str) -> str:
+    out = "".join(ch.lower() if ch.isalnum() else "-" for ch in text)
+    return "-".join(part for part in out.split("-") if part)
+
+
+@dataclasses.dataclass(frozen=True)
+class Chart:
+    slug: str
+    name: str
+    platform: str
+    frequency: str
+    country_code: str | None
+    country_name: str | None
+    size: int
+
+    def light(self) -> dict:
+        metric = METRICS.get(self.platform)
+        return {
+            "name": self.name,
+            "type": "top",
+            "slug": self.slug,
+            "platform": self.platform,
+            "frequency": self.frequency,
+            "countryCode": self.country_code,
+            "countryName": self.country_name,
+            "cityName": None,
+            "maxResultsCount": self.size,
+            "webUrl": f"https://app.soundcharts.com/app/market/charts/{self.slug}",
+            **({"metric": {"type": metric[0], "description": metric[1]}} if metric else {}),
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Ranking:
+    """One chart's ranking on one date: parallel arrays, position i+1 at index i."""
+
+    chart: Chart
+    date: dt.date
+    songs: list[int]
+    old_positions: list[int | None]
+    entry_dates: list[dt.date]
+    entry_states: list[str]
+    times_on_chart: list[int]
+    metrics: list[int]
+
+
+class World:
+    def __init__(
+        self,
+        seed: int = 7,
+        today: dt.date | None = None,
+        n_songs: int = 3000,
+        n_artists: int = 1200,
+    ):
+        self.seed = seed
+        self.today = today or dt.date.today()
+        self.start = self.today - dt.timedelta(days=HISTORY_DAYS)
+        self.n_songs = n_songs
+        self.n_artists = n_artists
+        self.charts = {c[0]: Chart(*c) for c in CHARTS}
+        rng = np.random.default_rng(seed)
+        span = HISTORY_DAYS + 120
+        # global popularity curve of each song: peak day (relative to start), width, height
+        self.song_peak = rng.uniform(-60, span, n_songs)
+        self.song_width = rng.uniform(12, 90, n_songs)
+        self.song_height = rng.lognormal(0, 0.6, n_songs)
+        self.song_base = rng.uniform(0.0, 0.08, n_songs)
+        self._artist_order = rng.permutation(n_artists)
+
+    # -- songs and artists --------------------------------------------------------------------
+
+    def song_uuid(self, i: int) -> str:
+        return _uuid("song", self.seed, i)
+
+    def artist_uuid(self, i: int) -> str:
+        return _uuid("artist", self.seed, i)
+
+    @functools.cached_property
+    def song_index(self) -> dict[str, int]:
+        return {self.song_uuid(i): i for i in range(self.n_songs)}
+
+    @functools.cached_property
+    def artist_index(self) -> dict[str, int]:
+        return {self.artist_uuid(i): i for i in range(self.n_artists)}
+
+    def song_artists(self, i: int) -> list[int]:
+        h = _hash("song-artists", self.seed, i)
+        # popular artists have many songs: skew towards low artist indexes
+        primary = int(self._artist_order[int((h % 1000) ** 1.6 / 1000**1.6 * self.n_artists)])
+        extra = (h >> 12) % 5
+        artists = [primary]
+        for k in range(1 if extra == 0 else (2 if extra == 1 else 0)):
+            other = (h >> (20 + 8 * k)) % self.n_artists
+            if other not in artists:
+                artists.append(int(other))
+        return artists
+
+    def artist_name(self, a: int) -> str:
+        h = _hash("artist-name", self.seed, a)
+        return f"{FIRST[h % len(FIRST)]} {LAST[(h >> 8) % len(LAST)]}" + (
+            f" {a}" if (h >> 16) % 3 else ""
+        )
+
+    def artist_genres(self, a: int) -> list[dict]:
+        h = _hash("artist-genres", self.seed, a)
+        roots = list(GENRES)
+        root = roots[h % len(roots)]
+        subs = GENRES[root]
+        out = [{"root": root, "sub": [subs[(h >> 8) % len(subs)]]}]
+        if (h >> 16) % 3 == 0:
+            root2 = roots[(h >> 20) % len(roots)]
+            if root2 != root:
+                out.append({"root": root2, "sub": [GENRES[root2][0]]})
+        return out
+
+    def song_genres(self, i: int) -> list[dict]:
+        primary = self.song_artists(i)[0]
+        genres = self.artist_genres(primary)
+        h = _hash("song-genres", self.seed, i)
+        if h % 4 == 0:
+            root = list(GENRES)[(h >> 4) % len(GENRES)]
+            sub = GENRES[root][(h >> 8) % len(GENRES[root])]
+            if root not in {g["root"] for g in genres}:
+                genres = genres + [{"root": root, "sub": [sub]}]
+        return genres
+
+    def song_identifiers(self, i: int) -> dict[str, list[str]]:
+        h = _hash("song-ids", self.seed, i)
+        ids = {}
+        for p in SONG_AUDIENCE_PLATFORMS:
+            base = hashlib.blake2b(f"{p}{self.seed}{i}".encode(), digest_size=11).hexdigest()
+            ids[p] = [base[:22]]
+        if h % 6 == 0:  # several Spotify track ids for one song
+            ids["spotify"].append(
+                hashlib.blake2b(f"spotify-alt{self.seed}{i}".encode(), digest_size=11).hexdigest()
+            )
+        if h % 7 == 0:  # no TikTok sound
+            ids.pop("tiktok")
+        return ids
+
+    def release_date(self, i: int) -> dt.date:
+        return self.start + dt.timedelta(days=int(self.song_peak[i]) - 25 - (_hash("rel", i) % 40))
+
+    def song_object(self, i: int) -> dict:
+        h = _hash("song-obj", self.seed, i)
+        uuid = self.song_uuid(i)
+        name = " ".join(WORDS[(h >> s) % len(WORDS)] for s in (0, 6, 12)[: 1 + h % 3]).title()
+        artists = [self.artist_light(a) for a in self.song_artists(i)]
+        label, label_type = LABELS[(h >> 20) % len(LABELS)]
+        country = COUNTRIES[(h >> 24) % len(COUNTRIES)]
+        isrc = f"{country}{'ABCDEFGH'[h % 8]}{h % 100:02d}{(h >> 30) % 10**7:07d}"[:12]
+        # older payloads (variation): Paris offsets on dates, legacy label string, isrc string
+        legacy = h % 9 == 0
+        offset = "+01:00" if legacy else "+00:00"
+        release = self.release_date(i)
+        obj = {
+            "uuid": uuid,
+            "name": name,
+            "creditName": " & ".join(a["name"] for a in artists),
+            "artists": artists,
+            "mainArtists": artists[:1],
+            "releaseDate": f"{release.isoformat()}T00:00:00{offset}",
+            "copyright": f"℗ {release.year} {label}",
+            "appUrl": f"https://app.soundcharts.com/app/song/{uuid}/overview",
+            "imageUrl": f"https://assets.soundcharts.com/song/{uuid[0]}/{uuid[1]}/{uuid[2]}/{uuid}.jpg",
+            "duration": 120 + h % 180,
+            "explicit": bool(h % 2),
+            "genres": self.song_genres(i),
+            "composers": [artists[0]["name"]],
+            "producers": [],
+            "iswcs": [],
+        }
+        if legacy:
+            obj["isrc"] = isrc
+            obj["label"] = label
+        else:
+            obj["isrc"] = {"value": isrc, "countryCode": isrc[:2], "countryName": None}
+            obj["labels"] = [{"name": label, "type": label_type}]
+            obj["languageCode"] = "en"
+            obj["audio"] = None if h % 5 == 0 else {"tempo": 80 + h % 80, "energy": (h % 100) / 100}
+        return obj
+
+    def isrc_of(self, i: int) -> str:
+        obj = self.song_object(i)
+        return obj["isrc"] if isinstance(obj["isrc"], str) else obj["isrc"]["value"]
+
+    def artist_light(self, a: int) -> dict:
+        uuid = self.artist_uuid(a)
+        name = self.artist_name(a)
+        slug = _slugify(name) or f"artist-{a}"
+        return {
+            "uuid": uuid,
+            "slug": slug,
+            "name": name,
+            "appUrl": f"https://app.soundcharts.com/app/artist/{slug}/overview",
+            "imageUrl": f"https://assets.soundcharts.com/artist/{uuid[0]}/{uuid[1]}/{uuid[2]}/{uuid}.jpg",
+        }
+
+    def artist_object(self, a: int) -> dict:
+        h = _hash("artist-obj", self.seed, a)
+        obj = self.artist_light(a)
+        if h % 11 == 0:  # 2021-style payload: the light fields only
+            obj["countryCode"] = COUNTRIES[h % len(COUNTRIES)]
+            return obj
+        genres = self.artist_genres(a)
+        obj.update(
+            {
+                "countryCode": COUNTRIES[h % len(COUNTRIES)] if h % 13 else None,
+                "webUrl": None,
+                # the docs type genres as strings, real payloads send objects: serve both
+                "genres": [g["root"] for g in genres] if h % 5 == 0 else genres,
+                "biography": None,
+                "gender": ["female", "male", None][h % 3],
+                "type": "person" if h % 4 else "group",
+                "careerStage": ["superstar", "mainstream", "mid_level", "long_tail"][(h >> 4) % 4],
+                "growthLevel": ["decline", "steady", "growth"][(h >> 8) % 3],
+                "cityName": None,
+            }
+        )
+        return obj
+
+    # -- charts -------------------------------------------------------------------------------
+
+    def chart_dates(self, chart: Chart) -> list[dt.date]:
+        """Publication dates, oldest first."""
+        return _chart_dates(chart.frequency, self.start, self.today)
+
+    def ranking(self, chart: Chart, date: dt.date) -> Ranking | None:
+        history = self._history(chart.slug)
+        idx = history["index"].get(date)
+        if idx is None:
+            return None
+        dates = history["dates"]
+        pool = history["pool"]
+        members = history["members"][idx]
+        prev = history["positions"][idx - 1] if idx > 0 else {}
+        songs, olds, entries, states, toc, metrics = [], [], [], [], [], []
+        for p in members:
+            songs.append(int(pool[p]))
+            olds.append(prev.get(p))
+            first = history["first_seen"][idx][p]
+            entries.append(dates[first])
+            toc.append(int(history["counts"][idx][p]))
+            if first == idx:
+                states.append("NEW")
+            elif p not in prev:
+                states.append("RE_ENTRY")
+            else:
+                states.append("")
+            metrics.append(
+                int(history["scores"][idx][p] * 250_000) if chart.platform in METRICS else 0
+            )
+        return Ranking(chart, date, songs, olds, entries, states, toc, metrics)
+
+    @functools.lru_cache(maxsize=32)  # noqa: B019 - one world per simulator, bounded
+    def _history(self, slug: str) -> dict:
+        chart = self.charts[slug]
+        dates = self.chart_dates(chart)
+        rng = np.random.default_rng(_hash("pool", self.seed, slug) % 2**32)
+        pool_size = min(self.n_songs, chart.size * 4)
+        pool = rng.choice(self.n_songs, size=pool_size, replace=False)
+        t = np.array([(d - self.start).days for d in dates], dtype=float)[:, None]
+        z = (t - self.song_peak[pool][None, :]) / self.song_width[pool][None, :]
+        affinity = rng.uniform(0.6, 1.4, pool_size)
+        noise = rng.normal(1.0, 0.05, (len(dates), pool_size))
+        released = t >= (self.song_peak[pool][None, :] - 30)
+        curve = (self.song_height[pool] * affinity) * np.exp(-0.5 * z * z)
+        scores = np.where(released, (curve + self.song_base[pool]) * noise, -1.0)
+        order = np.argsort(-scores, axis=1, kind="stable")[:, : chart.size]
+        on_chart = np.zeros_like(scores, dtype=bool)
+        np.put_along_axis(on_chart, order, True, axis=1)
+        counts = np.cumsum(on_chart, axis=0)
+        ever = np.where(on_chart, np.arange(len(dates))[:, None], len(dates))
+        first_seen = np.minimum.accumulate(ever, axis=0)
+        positions = [{int(p): k + 1 for k, p in enumerate(row)} for row in order]
+        return {
+            "dates": dates,
+            "index": {d: k for k, d in enumerate(dates)},
+            "pool": pool,
+            "members": order,
+            "positions": positions,
+            "counts": counts,
+            "first_seen": first_seen,
+            "scores": scores,
+        }
+
+    # -- audience -----------------------------------------------------------------------------
+
+    def song_audience(self, i: int, platform: str, start: dt.date, end: dt.date) -> list[dict]:
+        """Cumulative totals per identifier, one point per day from release, newest first."""
+        ids = self.song_identifiers(i).get(platform)
+        if not ids:
+            return []
+        release = max(self.release_date(i), self.start)
+        points = []
+        day = min(end, self.today)
+        while day >= max(start, release):
+            x = (day - release).days
+            plots = []
+            for ident in ids:
+                h = _hash("aud", self.seed, i, platform, ident)
+                rate = 1_000 + h % 50_000
+                plots.append(
+                    {
+                        "identifier": ident,
+                        "value": int(h % 100_000 + rate * x + rate * 20 * (1 - np.exp(-x / 30))),
+                    }
+                )
+            points.append({"date": f"{day.isoformat()}T00:00:00+00:00", "plots": plots})
+            day -= dt.timedelta(days=1)
+        return points
+
+    def artist_followers(self, a: int, platform: str, start: dt.date, end: dt.date) -> list[dict]:
+        """Cumulative follower counts, ascending, with the odd skipped day (as the real API)."""
+        h = _hash("fol", self.seed, a, platform)
+        if h % 10 == 0:
+            return []  # no account on that platform
+        base, rate = h % 5_000_000, 50 + (h >> 8) % 20_000
+        out = []
+        day = max(start, self.start)
+        while day <= min(end, self.today):
+            x = (day - self.start).days
+            if _hash("skip", a, platform, x) % 17:
+                out.append(
+                    {
+                        "date": f"{day.isoformat()}T00:00:00+00:00",
+                        "followerCount": int(base + rate * x),
+                        "likeCount": None,
+                        "followingCount": None,
+                        "postCount": int(x // 3) if platform in ("instagram", "tiktok") else None,
+                        "viewCount": int(base * 10 + rate * 40 * x)
+                        if platform == "youtube"
+                        else None,
+                    }
+                )
+            day += dt.timedelta(days=1)
+        return out
+
+    def artist_listeners(self, a: int, platform: str, start: dt.date, end: dt.date) -> list[dict]:
+        h = _hash("lis", self.seed, a, platform)
+        base = 10_000 + h % 20_000_000
+        out = []
+        day = max(start, self.start)
+        while day <= min(end, self.today):
+            x = (day - self.start).days
+            out.append(
+                {
+                    "date": f"{day.isoformat()}T00:00:00+00:00",
+                    "value": int(base * (1 + 0.2 * np.sin(x / 45 + h % 7))),
+                }
+            )
+            day += dt.timedelta(days=1)
+        return out
+
+
+def _chart_dates(frequency: str, start: dt.date, today: dt.date) -> list[dt.date]:
+    if frequency == "daily":
+        n = (today - start).days + 1
+        return [start + dt.timedelta(days=k) for k in range(n)]
+    if frequency == "weekly":  # published on Fridays
+        first = start + dt.timedelta(days=(4 - start.weekday()) % 7)
+        out = []
+        while first <= today:
+            out.append(first)
+            first += dt.timedelta(days=7)
+        return out
+    out = []
+    year, month = start.year, start.month
+    while dt.date(year, month, 1) <= today:
+        if dt.date(year, month, 1) >= start:
+            out.append(dt.date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out

@@ -1,0 +1,307 @@
+"""Warehouse access: one object per SQLAlchemy URL, atomic bulk writes through each backend's
+fast path (PostgreSQL COPY into a staging table, DuckDB scanning a pandas frame)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import threading
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+from tenacity import (
+    before_sleep_log,
+    retry,
+    retry_if_exception,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "soundcharts"
+
+_migrated: set[str] = set()
+_migrate_lock = threading.Lock()
+
+
+class WarehouseError(RuntimeError):
+    """A warehouse operation failed for a reason the caller should show to a person."""
+
+
+def _is_duckdb_lock_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return "Could not set lock on file" in text or "Conflicting lock is held" in text
+
+
+#: DuckDB lets one process write a file at a time; concurrent Dagster step processes wait for
+#: the lock with jittered backoff instead of failing.
+_retry_duckdb_lock = retry(
+    retry=retry_if_exception(_is_duckdb_lock_error),
+    wait=wait_random_exponential(multiplier=0.05, max=2.0),
+    stop=stop_after_delay(120),
+    before_sleep=before_sleep_log(log, logging.INFO),
+    reraise=True,
+)
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class Warehouse:
+    """The SoundCharts warehouse behind one SQLAlchemy URL."""
+
+    def __init__(self, url: str):
+        self.url = url
+        parsed = sa.engine.make_url(url)
+        self.backend = parsed.get_backend_name()
+        if self.backend not in ("duckdb", "postgresql"):
+            raise WarehouseError(
+                f"unsupported warehouse backend {self.backend!r}: use postgresql+psycopg2:// "
+                "or duckdb:///"
+            )
+        # DuckDB holds a file lock while a connection is open: never pool, so other
+        # processes can write between our transactions.
+        if self.backend == "duckdb":
+            self.engine: Engine = sa.create_engine(url, poolclass=NullPool)
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True)
+        self._columns: dict[str, dict[str, str]] = {}
+
+    def __repr__(self) -> str:
+        return f"Warehouse({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def migrate(self) -> str:
+        """Bring the schema to the newest revision (idempotent, once per process and URL)."""
+        from musiccharts_pipeline.warehouse.migrations import upgrade_to_head
+
+        with _migrate_lock:
+            if self.url in _migrated:
+                return "head"
+            with self.transaction() as conn:
+                revision = upgrade_to_head(conn)
+            _migrated.add(self.url)
+            self._columns.clear()
+            return revision
+
+    def columns(self, table: str) -> dict[str, str]:
+        """Column name -> kind (text, integer, float, boolean, date, timestamp).
+
+        Read from information_schema rather than SQLAlchemy reflection, which duckdb-engine
+        only partly supports.
+        """
+        if table not in self._columns:
+            frame = self.read_frame(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = :schema AND table_name = :table",
+                {"schema": SCHEMA, "table": table},
+            )
+            if frame.empty:
+                raise WarehouseError(f"no table {SCHEMA}.{table}: run the migrations first")
+            self._columns[table] = {
+                row.column_name: _kind(row.data_type) for row in frame.itertuples()
+            }
+        return self._columns[table]
+
+    # -- connections ------------------------------------------------------------------------
+
+    @_retry_duckdb_lock
+    def _open(self) -> Connection:
+        return self.engine.connect()
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        conn = self._open()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One atomic unit: everything written inside commits together or not at all."""
+        with self.connect() as conn, conn.begin():
+            yield conn
+
+    def read_frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        with self.connect() as conn:
+            result = conn.execute(sa.text(sql), dict(params or {}))
+            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
+        with self.connect() as conn:
+            return conn.execute(sa.text(sql), dict(params or {})).scalar()
+
+    # -- bulk writes ------------------------------------------------------------------------
+
+    def upsert(
+        self,
+        frame: pd.DataFrame,
+        table: str,
+        keys: Sequence[str],
+        conn: Connection | None = None,
+    ) -> int:
+        """Insert new rows and update existing ones (matched on ``keys``); returns rows written.
+
+        Rows repeated within ``frame`` collapse to the last one, so a retry never duplicates.
+        """
+        if frame.empty:
+            return 0
+        frame = self._conform(frame.drop_duplicates(subset=list(keys), keep="last"), table)
+        columns = [_quote(c) for c in frame.columns]
+        updates = [c for c in frame.columns if c not in keys]
+        conflict = ", ".join(_quote(k) for k in keys)
+        if updates:
+            action = "DO UPDATE SET " + ", ".join(
+                f"{_quote(c)} = excluded.{_quote(c)}" for c in updates
+            )
+        else:
+            action = "DO NOTHING"
+        with self._in_transaction(conn) as tx, self._staged(tx, frame, table) as stage:
+            tx.exec_driver_sql(
+                f"INSERT INTO {self._qualified(table)} ({', '.join(columns)}) "
+                f"SELECT {', '.join(columns)} FROM {stage} "
+                f"ON CONFLICT ({conflict}) {action}"
+            )
+        return len(frame)
+
+    def replace_partition(
+        self,
+        frame: pd.DataFrame,
+        table: str,
+        where: Mapping[str, Any],
+        conn: Connection | None = None,
+    ) -> int:
+        """Delete the rows matching ``where`` and insert ``frame`` in one transaction."""
+        if not where:
+            raise WarehouseError("replace_partition needs a non-empty where clause")
+        known = self.columns(table)
+        bad = [name for name in where if name not in known]
+        if bad:
+            raise WarehouseError(f"{table} has no column(s) {', '.join(bad)}")
+        condition = " AND ".join(f"{_quote(name)} = :w{i}" for i, name in enumerate(where))
+        params = {f"w{i}": value for i, value in enumerate(where.values())}
+        with self._in_transaction(conn) as tx:
+            tx.execute(sa.text(f"DELETE FROM {self._qualified(table)} WHERE {condition}"), params)
+            if frame.empty:
+                return 0
+            frame = self._conform(frame, table)
+            columns = ", ".join(_quote(c) for c in frame.columns)
+            with self._staged(tx, frame, table) as stage:
+                tx.exec_driver_sql(
+                    f"INSERT INTO {self._qualified(table)} ({columns}) "
+                    f"SELECT {columns} FROM {stage}"
+                )
+        return len(frame)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _qualified(self, table: str) -> str:
+        return f"{_quote(SCHEMA)}.{_quote(table)}"
+
+    @contextlib.contextmanager
+    def _in_transaction(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.transaction() as tx:
+                yield tx
+
+    def _conform(self, frame: pd.DataFrame, table: str) -> pd.DataFrame:
+        """Cast the frame to the table's column types so both loaders see clean values."""
+        kinds = self.columns(table)
+        unknown = [c for c in frame.columns if c not in kinds]
+        if unknown:
+            raise WarehouseError(f"{table} has no column(s) {', '.join(map(str, unknown))}")
+        out = {}
+        for name in frame.columns:
+            kind = kinds[name]
+            series = frame[name]
+            if kind == "integer":
+                series = pd.to_numeric(series, errors="raise").astype("Int64")
+            elif kind == "float":
+                series = pd.to_numeric(series, errors="raise").astype("Float64")
+            elif kind == "boolean":
+                series = series.astype("boolean")
+            elif kind == "timestamp":
+                series = pd.to_datetime(series, utc=True, format="ISO8601").dt.tz_localize(None)
+            elif kind == "date":
+                series = pd.to_datetime(series).dt.date.astype(object)
+                series = series.where(frame[name].notna(), None)
+            else:
+                series = series.astype(object).where(series.notna(), None)
+            out[name] = series
+        return pd.DataFrame(out, index=frame.index)
+
+    @contextlib.contextmanager
+    def _staged(self, conn: Connection, frame: pd.DataFrame, table: str) -> Iterator[str]:
+        name = f"stage_{table}_{uuid.uuid4().hex[:12]}"
+        raw = conn.connection.driver_connection
+        if self.backend == "duckdb":
+            raw.register(name, frame)
+            try:
+                yield name
+            finally:
+                raw.unregister(name)
+            return
+        cols = ", ".join(_quote(c) for c in frame.columns)
+        with raw.cursor() as cur:
+            cur.execute(
+                f"CREATE TEMP TABLE {name} (LIKE {self._qualified(table)} "
+                "INCLUDING DEFAULTS) ON COMMIT DROP"
+            )
+            cur.copy_expert(f"COPY {name} ({cols}) FROM STDIN", _copy_text(frame))
+        yield name
+
+
+def _kind(data_type: str) -> str:
+    name = data_type.lower()
+    for needle, kind in (
+        ("timestamp", "timestamp"),
+        ("date", "date"),
+        ("bool", "boolean"),
+        ("int", "integer"),
+        ("double", "float"),
+        ("real", "float"),
+        ("float", "float"),
+        ("numeric", "float"),
+        ("decimal", "float"),
+    ):
+        if needle in name:
+            return kind
+    return "text"
+
+
+def _copy_text(frame: pd.DataFrame) -> io.StringIO:
+    """Render a frame in PostgreSQL's COPY text format (``\\N`` nulls, escaped controls)."""
+    rendered = []
+    for name in frame.columns:
+        series = frame[name]
+        mask = series.isna()
+        if pd.api.types.is_bool_dtype(series):
+            text = series.map({True: "t", False: "f"}, na_action="ignore")
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            text = series.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+        else:
+            text = series.astype(str)
+            if series.dtype == object:
+                text = (
+                    text.str.replace("\\", "\\\\", regex=False)
+                    .str.replace("\t", "\\t", regex=False)
+                    .str.replace("\n", "\\n", regex=False)
+                    .str.replace("\r", "\\r", regex=False)
+                )
+        rendered.append(text.astype(object).where(~mask, "\\N"))
+    if not rendered:
+        return io.StringIO("")
+    lines = rendered[0].str.cat(rendered[1:], sep="\t") if len(rendered) > 1 else rendered[0]
+    return io.StringIO("\n".join(lines.tolist()) + "\n")

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg2
+import pytest
+
+from musiccharts_pipeline.warehouse import Warehouse
+
+PG_DSN = os.environ.get("MUSICCHARTS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _admin_connection():
+    try:
+        conn = psycopg2.connect(PG_DSN, connect_timeout=5)
+    except psycopg2.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI and is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh PostgreSQL database for one test, dropped afterwards; yields its name."""
+    name = f"mc_test_{uuid.uuid4().hex[:10]}"
+    admin = _admin_connection()
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def pg_url(pg_database):
+    return f"postgresql+psycopg2://postgres@127.0.0.1:5432/{pg_database}"
+
+
+@pytest.fixture
+def duckdb_url(tmp_path):
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def warehouse_url(request, tmp_path):
+    if request.param == "duckdb":
+        return request.getfixturevalue("duckdb_url")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def warehouse(warehouse_url) -> Warehouse:
+    wh = Warehouse(warehouse_url)
+    wh.migrate()
+    yield wh
+    wh.engine.dispose()
