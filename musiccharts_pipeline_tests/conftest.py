@@ -60,3 +60,29 @@ def warehouse(warehouse_url) -> Warehouse:
     wh.migrate()
     yield wh
     wh.engine.dispose()
+
+
+@pytest.fixture
+def simulator():
+    from musiccharts_pipeline.soundcharts.simulator import Simulator
+
+    return Simulator(seed=7)
+
+
+@pytest.fixture
+def http_simulator(simulator):
+    """The simulator on a real loopback HTTP server; yields (simulator, base_url)."""
+    from musiccharts_pipeline.soundcharts.simulator import serve
+
+    with serve(simulator) as url:
+        yield simulator, url
+
+
+@pytest.fixture
+def http_client(http_simulator):
+    from musiccharts_pipeline.soundcharts import SoundChartsClient
+
+    _, url = http_simulator
+    client = SoundChartsClient(url, "soundcharts", "soundcharts", max_rps=0, backoff=0.01)
+    yield client
+    client.close()

@@ -23,8 +23,13 @@ def test_root_dagster_yaml_stores_runs_in_postgres(pg_database, tmp_path, monkey
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    for key, value in {"HOST": "127.0.0.1", "PORT": "5432", "USER": "postgres",
-                       "PASSWORD": "", "DB": pg_database}.items():
+    for key, value in {
+        "HOST": "127.0.0.1",
+        "PORT": "5432",
+        "USER": "postgres",
+        "PASSWORD": "",
+        "DB": pg_database,
+    }.items():
         monkeypatch.setenv(f"DAGSTER_POSTGRES_{key}", value)
 
     with dg.DagsterInstance.get() as instance:
