@@ -2,8 +2,11 @@
 
 import dagster as dg
 
+from musiccharts_pipeline import assets, automation
 from musiccharts_pipeline.resources import resources_from_env
 
 defs = dg.Definitions.merge(
+    assets.defs,
+    automation.defs,
     dg.Definitions(resources=resources_from_env()),
 )

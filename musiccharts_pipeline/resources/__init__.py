@@ -1,7 +1,5 @@
 """Dagster resources, built from the environment with ``EnvVar`` so secrets stay out of config."""
 
-from __future__ import annotations
-
 import os
 
 import dagster as dg

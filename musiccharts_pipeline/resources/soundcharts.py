@@ -1,7 +1,5 @@
 """Dagster resource around the plain-Python SoundCharts client."""
 
-from __future__ import annotations
-
 import functools
 
 import dagster as dg

@@ -266,10 +266,10 @@ class SoundChartsClient:
             raise e.ContractError(
                 "response is not a JSON object", response.status_code, url=self._display(path)
             )
+        with self._stats_lock:
+            self.calls[route] += 1  # every answered request, errors included
         if response.status_code >= 400:
             self._raise(response, data, path)
-        with self._stats_lock:
-            self.calls[route] += 1
         return data
 
     def _display(self, path: str) -> str:
@@ -360,10 +360,21 @@ class SoundChartsClient:
         )
         return _parse_list(m.Chart, items, "chart")
 
-    def available_rankings(self, slug: str) -> m.AvailableRankings:
-        related, items = self._collect(
-            f"/api/v2/chart/song/{_seg(slug)}/available-rankings", None, "available_rankings"
-        )
+    def available_rankings(
+        self, slug: str, since: dt.date | None = None, newest_only: bool = False
+    ) -> m.AvailableRankings:
+        """Published ranking datetimes, newest first. ``since`` stops paging once older dates
+        are reached; ``newest_only`` reads just the first page (the newest 100)."""
+        related, items = None, []
+        path = f"/api/v2/chart/song/{_seg(slug)}/available-rankings"
+        for page in self.paginate(path, None, "available_rankings"):
+            related = page.get("related", related)
+            batch = page.get("items") or []
+            items.extend(batch)
+            if newest_only or (since and batch and _parse_date(batch[-1]) < since):
+                break
+        if since:
+            items = [d for d in items if _parse_date(d) >= since]
         return _parse(
             m.AvailableRankings,
             {"chart": related or {"slug": slug}, "datetimes": items},

@@ -132,14 +132,33 @@ class Warehouse:
         with self.connect() as conn, conn.begin():
             yield conn
 
-    def read_frame(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        with self.connect() as conn:
-            result = conn.execute(sa.text(sql), dict(params or {}))
+    def read_frame(
+        self, sql: str, params: Mapping[str, Any] | None = None, conn: Connection | None = None
+    ) -> pd.DataFrame:
+        """Run a query; list or tuple parameters expand for ``IN :name``."""
+        with self._maybe_connect(conn) as c:
+            result = c.execute(_text(sql, params), dict(params or {}))
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
-    def scalar(self, sql: str, params: Mapping[str, Any] | None = None) -> Any:
-        with self.connect() as conn:
-            return conn.execute(sa.text(sql), dict(params or {})).scalar()
+    def scalar(
+        self, sql: str, params: Mapping[str, Any] | None = None, conn: Connection | None = None
+    ) -> Any:
+        with self._maybe_connect(conn) as c:
+            return c.execute(_text(sql, params), dict(params or {})).scalar()
+
+    def execute(
+        self, sql: str, params: Mapping[str, Any] | None = None, conn: Connection | None = None
+    ) -> int:
+        with self._in_transaction(conn) as c:
+            return c.execute(_text(sql, params), dict(params or {})).rowcount
+
+    @contextlib.contextmanager
+    def _maybe_connect(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.connect() as c:
+                yield c
 
     # -- bulk writes ------------------------------------------------------------------------
 
@@ -261,6 +280,14 @@ class Warehouse:
             )
             cur.copy_expert(f"COPY {name} ({cols}) FROM STDIN", _copy_text(frame))
         yield name
+
+
+def _text(sql: str, params: Mapping[str, Any] | None) -> sa.TextClause:
+    clause = sa.text(sql)
+    expanding = [k for k, v in (params or {}).items() if isinstance(v, (list, tuple, set))]
+    if expanding:
+        clause = clause.bindparams(*(sa.bindparam(k, expanding=True) for k in expanding))
+    return clause
 
 
 def _kind(data_type: str) -> str:

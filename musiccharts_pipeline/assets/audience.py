@@ -1,0 +1,113 @@
+"""track_audience and artist_audience: priority platforms, stale entities, missing dates."""
+
+import dagster as dg
+
+from musiccharts_pipeline.assets.common import (
+    CASCADE,
+    GROUP,
+    POOL,
+    RETRY,
+    SINGLE_RUN,
+    ApiMeter,
+    dates_by_chart,
+    entity_metadata,
+    songs_in,
+    subscription_of,
+)
+from musiccharts_pipeline.partitions import chart_days
+from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
+from musiccharts_pipeline.sync import audience, entities
+from musiccharts_pipeline.sync.entities import EntityOutcome
+from musiccharts_pipeline.warehouse import SCHEMA
+
+COMMON = dict(
+    partitions_def=chart_days,
+    backfill_policy=SINGLE_RUN,
+    pool=POOL,
+    retry_policy=RETRY,
+    group_name=GROUP,
+    automation_condition=CASCADE,
+    kinds={"python", "sql"},
+)
+
+
+def audience_targets(context, wh) -> dict[tuple[str, ...], list[str]]:
+    """Songs to follow, grouped by their chart's priority platforms (auto_fetch_audience on)."""
+    groups: dict[tuple[str, ...], set[str]] = {}
+    for slug, dates in dates_by_chart(context).items():
+        sub = subscription_of(wh, slug)
+        if sub.auto_fetch_audience:
+            groups.setdefault(sub.priority_platforms, set()).update(songs_in(wh, slug, dates))
+    return {platforms: sorted(songs) for platforms, songs in groups.items()}
+
+
+@dg.asset(
+    deps=["tracks"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "cumulative_never_decreases",
+            asset="track_audience",
+            description="Cumulative audience values never go down.",
+        )
+    ],
+    description="Cumulative audience series of the run's tracks on the priority platforms.",
+    **COMMON,
+)
+def track_audience(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    soundcharts: SoundChartsResource,
+):
+    wh, client = warehouse.get(), soundcharts.get()
+    meter = ApiMeter(client)
+    total = EntityOutcome()
+    for platforms, songs in audience_targets(context, wh).items():
+        total.add(audience.sync_track_audience(client, wh, songs, platforms))
+    songs = sorted({s for group in audience_targets(context, wh).values() for s in group})
+    decreasing = _decreasing(wh, songs)
+    return dg.MaterializeResult(
+        metadata=entity_metadata(total, meter),
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="cumulative_never_decreases",
+                passed=decreasing == 0,
+                metadata={"decreasing_points": decreasing, "tracks_checked": len(songs)},
+            )
+        ],
+    )
+
+
+def _decreasing(wh, songs: list[str]) -> int:
+    if not songs:
+        return 0
+    return int(
+        wh.scalar(
+            f"""
+        SELECT count(*) FROM (
+            SELECT value, lag(value) OVER (
+                PARTITION BY track_uuid, platform, identifier ORDER BY date) AS previous
+            FROM {SCHEMA}.track_audience WHERE track_uuid IN :u
+        ) t WHERE value < previous
+    """,
+            {"u": songs},
+        )
+    )
+
+
+@dg.asset(
+    deps=["artists"],
+    description="Follower and listener series of the run's artists on the priority platforms.",
+    **COMMON,
+)
+def artist_audience(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    soundcharts: SoundChartsResource,
+):
+    wh, client = warehouse.get(), soundcharts.get()
+    meter = ApiMeter(client)
+    total = EntityOutcome()
+    for platforms, songs in audience_targets(context, wh).items():
+        artist_uuids = entities.artists_of_tracks(wh, songs)
+        total.add(audience.sync_artist_audience(client, wh, artist_uuids, platforms))
+    return dg.MaterializeResult(metadata=entity_metadata(total, meter))

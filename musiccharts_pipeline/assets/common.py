@@ -1,0 +1,75 @@
+"""Shared wiring of the SoundCharts assets: policies, partition grouping, metadata."""
+
+import collections
+import datetime as dt
+
+import dagster as dg
+
+from musiccharts_pipeline.partitions import split_key
+from musiccharts_pipeline.soundcharts import SoundChartsClient
+from musiccharts_pipeline.sync import subscriptions
+from musiccharts_pipeline.sync.entities import EntityOutcome
+from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
+
+POOL = "soundcharts_api"
+GROUP = "soundcharts"
+RETRY = dg.RetryPolicy(
+    max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+SINGLE_RUN = dg.BackfillPolicy.single_run()
+
+#: eager() without its latest-time-window clause, so a late or backfilled ranking cascades too.
+CASCADE = dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+
+
+def dates_by_chart(context: dg.AssetExecutionContext) -> dict[str, list[dt.date]]:
+    """Every key of the run (one, or a backfill's range), grouped by chart."""
+    grouped: dict[str, list[dt.date]] = collections.defaultdict(list)
+    for key in context.partition_keys:
+        slug, date = split_key(key)
+        grouped[slug].append(date)
+    return {slug: sorted(dates) for slug, dates in sorted(grouped.items())}
+
+
+def songs_in(wh: Warehouse, slug: str, dates: list[dt.date]) -> list[str]:
+    frame = wh.read_frame(
+        f"SELECT DISTINCT song_uuid FROM {SCHEMA}.chart_ranking_entries "
+        "WHERE chart_slug = :slug AND ranking_date IN :dates",
+        {"slug": slug, "dates": list(dates)},
+    )
+    return sorted(frame.song_uuid)
+
+
+def subscription_of(wh: Warehouse, slug: str) -> subscriptions.Subscription:
+    """The chart's subscription, or the defaults for a chart materialized by hand."""
+    return subscriptions.get_subscription(wh, slug) or subscriptions.Subscription(
+        chart_slug=slug, platform=None, frequency="daily"
+    )
+
+
+class ApiMeter:
+    """API calls and retries made between construction and ``metadata()``."""
+
+    def __init__(self, client: SoundChartsClient):
+        self.client = client
+        self.before = client.stats()
+
+    def metadata(self) -> dict:
+        now = self.client.stats()
+        routes = {
+            route: count - self.before["calls"].get(route, 0)
+            for route, count in now["calls"].items()
+            if count - self.before["calls"].get(route, 0)
+        }
+        meta = {
+            "api_calls": now["total_calls"] - self.before["total_calls"],
+            "api_calls_by_route": dg.MetadataValue.json(routes),
+            "retries": now["retries"] - self.before["retries"],
+        }
+        if now["quota_remaining"] is not None:
+            meta["quota_remaining"] = now["quota_remaining"]
+        return meta
+
+
+def entity_metadata(outcome: EntityOutcome, meter: ApiMeter, **extra) -> dict:
+    return {**outcome.metadata(), **meter.metadata(), **extra}

@@ -1,0 +1,32 @@
+"""genres: the root/sub hierarchy extracted from stored metadata (no API call)."""
+
+import dagster as dg
+
+from musiccharts_pipeline.assets.common import CASCADE, GROUP, RETRY, SINGLE_RUN
+from musiccharts_pipeline.assets.tracks import metadata_songs
+from musiccharts_pipeline.partitions import chart_days
+from musiccharts_pipeline.resources import WarehouseResource
+from musiccharts_pipeline.sync import entities
+
+
+@dg.asset(
+    deps=["artists"],
+    partitions_def=chart_days,
+    backfill_policy=SINGLE_RUN,
+    retry_policy=RETRY,
+    group_name=GROUP,
+    automation_condition=CASCADE,
+    kinds={"python", "sql"},
+    description="Genres of the run's tracks and their artists, with primary genres set.",
+)
+def genres(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    wh = warehouse.get()
+    songs, _ = metadata_songs(context, wh)
+    counts = entities.derive_genres(wh, songs, entities.artists_of_tracks(wh, songs))
+    return dg.MaterializeResult(
+        metadata={
+            **counts,
+            "rows_written": counts["genres"] + counts["track_genres"] + counts["artist_genres"],
+            "api_calls": 0,
+        }
+    )

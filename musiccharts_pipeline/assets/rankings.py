@@ -1,0 +1,115 @@
+"""chart_rankings: one chart's ranking for one date (every page), landed atomically."""
+
+import dagster as dg
+import pandas as pd
+
+from musiccharts_pipeline.assets.common import (
+    GROUP,
+    POOL,
+    RETRY,
+    SINGLE_RUN,
+    ApiMeter,
+    dates_by_chart,
+)
+from musiccharts_pipeline.partitions import chart_days
+from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
+from musiccharts_pipeline.sync import rankings as sync
+from musiccharts_pipeline.sync.rules import utcnow
+from musiccharts_pipeline.sync.subscriptions import sync_status
+from musiccharts_pipeline.warehouse import SCHEMA
+
+ONLY_MISSING_TAG = "musiccharts/only_missing"
+
+
+@dg.asset(
+    partitions_def=chart_days,
+    backfill_policy=SINGLE_RUN,
+    pool=POOL,
+    retry_policy=RETRY,
+    group_name=GROUP,
+    kinds={"python", "sql"},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "positions_contiguous",
+            asset="chart_rankings",
+            description="Each ranking's positions are 1..n, unique.",
+        ),
+        dg.AssetCheckSpec(
+            "chart_fresh",
+            asset="chart_rankings",
+            description="The chart's newest ranking is within its frequency.",
+        ),
+    ],
+    description="Chart rankings from SoundCharts. A date on which a weekly or monthly chart "
+    "published nothing materializes empty, marked in metadata.",
+)
+def chart_rankings(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    soundcharts: SoundChartsResource,
+):
+    wh, client = warehouse.get(), soundcharts.get()
+    meter = ApiMeter(client)
+    only_missing = context.run.tags.get(ONLY_MISSING_TAG) == "true"
+    outcomes = []
+    for slug, dates in dates_by_chart(context).items():
+        available = client.available_rankings(slug, since=dates[0])
+        published = {pd.Timestamp(d[:10]).date(): d for d in available.datetimes}
+        skip = sync.stored_dates(wh, slug) if only_missing else set()
+        for date in dates:
+            outcome = sync.sync_ranking(client, wh, slug, date, published, context.run_id, skip)
+            context.log.info(f"{slug} {date}: {outcome.status} ({outcome.entries} entries)")
+            outcomes.append(outcome)
+    synced = [o for o in outcomes if o.status == "synced"]
+    quiet = [f"{o.slug} {o.date}" for o in outcomes if o.status == "not_published"]
+    metadata = {
+        "partitions": len(outcomes),
+        "rankings_synced": len(synced),
+        "rows_written": sum(o.entries for o in synced),
+        "not_published": dg.MetadataValue.json(quiet),
+        "empty_partition": len(quiet) == len(outcomes),
+        "already_stored": sum(1 for o in outcomes if o.status == "already_stored"),
+        **meter.metadata(),
+    }
+    if synced:
+        metadata["preview"] = dg.MetadataValue.md(sync.preview_markdown(synced[-1]))
+    return dg.MaterializeResult(
+        metadata=metadata,
+        check_results=[
+            _positions_check(wh, [(o.slug, o.date) for o in synced]),
+            _freshness_check(wh, sorted({o.slug for o in outcomes})),
+        ],
+    )
+
+
+def _positions_check(wh, keys) -> dg.AssetCheckResult:
+    bad = []
+    for slug, date in keys:
+        row = wh.read_frame(
+            f"SELECT min(position) AS lo, max(position) AS hi, count(*) AS n, "
+            f"count(DISTINCT position) AS d FROM {SCHEMA}.chart_ranking_entries "
+            "WHERE chart_slug = :s AND ranking_date = :d",
+            {"s": slug, "d": date},
+        ).iloc[0]
+        if row.n and not (row.lo == 1 and row.hi == row.n == row.d):
+            bad.append(f"{slug} {date}")
+    return dg.AssetCheckResult(
+        check_name="positions_contiguous",
+        passed=not bad,
+        metadata={"rankings_checked": len(keys), "broken": dg.MetadataValue.json(bad)},
+    )
+
+
+def _freshness_check(wh, slugs) -> dg.AssetCheckResult:
+    status = sync_status(wh, utcnow().date())
+    status = status[status.chart_slug.isin(slugs)]
+    late = status.loc[status.overdue.astype(bool), "chart_slug"].tolist()
+    return dg.AssetCheckResult(
+        check_name="chart_fresh",
+        passed=not late,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "overdue_charts": dg.MetadataValue.json(late),
+            "subscribed_charts_checked": len(status),
+        },
+    )

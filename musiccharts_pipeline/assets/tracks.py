@@ -1,0 +1,96 @@
+"""tracks and artists: metadata fetched only when missing or older than 30 days."""
+
+import dagster as dg
+
+from musiccharts_pipeline.assets.common import (
+    CASCADE,
+    GROUP,
+    POOL,
+    RETRY,
+    SINGLE_RUN,
+    ApiMeter,
+    dates_by_chart,
+    entity_metadata,
+    songs_in,
+    subscription_of,
+)
+from musiccharts_pipeline.partitions import chart_days
+from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
+from musiccharts_pipeline.sync import entities
+from musiccharts_pipeline.warehouse import SCHEMA
+
+COMMON = dict(
+    partitions_def=chart_days,
+    backfill_policy=SINGLE_RUN,
+    pool=POOL,
+    retry_policy=RETRY,
+    group_name=GROUP,
+    automation_condition=CASCADE,
+    kinds={"python", "sql"},
+)
+
+
+def metadata_songs(context, wh) -> tuple[list[str], list[str]]:
+    """Songs of the run's partitions whose chart fetches metadata, and the charts skipped."""
+    songs, skipped = set(), []
+    for slug, dates in dates_by_chart(context).items():
+        if subscription_of(wh, slug).auto_fetch_metadata:
+            songs.update(songs_in(wh, slug, dates))
+        else:
+            skipped.append(slug)
+    return sorted(songs), skipped
+
+
+@dg.asset(
+    deps=["chart_rankings"],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "entries_have_tracks",
+            asset="tracks",
+            description="Every ranking entry's track has metadata.",
+        )
+    ],
+    description="Track metadata of the songs in the rankings; artists found are created and "
+    "linked (track_artists, primary artist).",
+    **COMMON,
+)
+def tracks(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    soundcharts: SoundChartsResource,
+):
+    wh, client = warehouse.get(), soundcharts.get()
+    meter = ApiMeter(client)
+    songs, skipped = metadata_songs(context, wh)
+    outcome = entities.sync_tracks(client, wh, songs)
+    with_metadata = wh.scalar(
+        f"SELECT count(*) FROM {SCHEMA}.tracks "
+        "WHERE uuid IN :u AND metadata_fetched_at IS NOT NULL",
+        {"u": songs or [""]},
+    )
+    missing = len(songs) - with_metadata
+    return dg.MaterializeResult(
+        metadata=entity_metadata(
+            outcome, meter, charts_without_auto_metadata=dg.MetadataValue.json(skipped)
+        ),
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="entries_have_tracks",
+                passed=missing == 0,
+                metadata={"entries_tracks": len(songs), "without_metadata": int(missing)},
+            )
+        ],
+    )
+
+
+@dg.asset(deps=["tracks"], description="Artist metadata of the run's tracks.", **COMMON)
+def artists(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    soundcharts: SoundChartsResource,
+):
+    wh, client = warehouse.get(), soundcharts.get()
+    meter = ApiMeter(client)
+    songs, skipped = metadata_songs(context, wh)
+    outcome = entities.sync_artists(client, wh, entities.artists_of_tracks(wh, songs))
+    return dg.MaterializeResult(metadata=entity_metadata(outcome, meter))

@@ -1,0 +1,215 @@
+"""Audience series: only stale entities, only the dates not stored yet, ≤90-day windows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from musiccharts_pipeline.soundcharts import SoundChartsClient
+from musiccharts_pipeline.sync.entities import EntityOutcome, fetch_concurrently, plan_refresh
+from musiccharts_pipeline.sync.rules import AUDIENCE_MAX_AGE, audience_window, utcnow
+from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
+
+DEFAULT_PRIORITY_PLATFORMS = ("spotify", "youtube", "shazam")
+# Which platforms each SoundCharts series endpoint serves (API reference, sections 5 and 6).
+SONG_AUDIENCE_PLATFORMS = {
+    "spotify",
+    "shazam",
+    "youtube",
+    "soundcloud",
+    "tiktok",
+    "audiomack",
+    "genius",
+    "gaana",
+    "jiosaavn",
+    "melon",
+    "line-music",
+    "anghami",
+    "lastfm",
+    "awa",
+}
+SOCIAL_PLATFORMS = {
+    "spotify",
+    "instagram",
+    "tiktok",
+    "youtube",
+    "soundcloud",
+    "deezer",
+    "amazon",
+    "songkick",
+    "line-music",
+    "yandex",
+    "melon",
+    "weibo",
+    "joox",
+    "x",
+    "facebook",
+}
+STREAMING_PLATFORMS = {
+    "spotify",
+    "jiosaavn",
+    "pandora",
+    "yandex",
+    "kugou",
+    "youtube",
+    "anghami",
+    "audiomack",
+    "lastfm",
+    "deezer",
+}
+
+
+def last_dates(wh: Warehouse, table: str, owner: str, uuids: Sequence[str]) -> dict:
+    if not uuids:
+        return {}
+    frame = wh.read_frame(
+        f"SELECT {owner} AS uuid, platform, max(date) AS last FROM {SCHEMA}.{table} "
+        f"WHERE {owner} IN :uuids GROUP BY {owner}, platform",
+        {"uuids": list(uuids)},
+    )
+    return {(r.uuid, r.platform): pd.Timestamp(r.last).date() for r in frame.itertuples()}
+
+
+def _plan(wh, table, owner, uuids, platforms, today):
+    last = last_dates(wh, table, owner, uuids)
+    jobs = []
+    for uuid in uuids:
+        for platform in platforms:
+            window = audience_window(last.get((uuid, platform)), today)
+            if window:
+                jobs.append((uuid, platform, *window))
+    return jobs
+
+
+def sync_track_audience(
+    client: SoundChartsClient,
+    wh: Warehouse,
+    uuids: Iterable[str],
+    platforms: Iterable[str] = DEFAULT_PRIORITY_PLATFORMS,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+    max_age: dt.timedelta = AUDIENCE_MAX_AGE,
+) -> EntityOutcome:
+    now = now or utcnow()
+    today = today or now.date()
+    platforms = [p for p in platforms if p in SONG_AUDIENCE_PLATFORMS]
+    todo, fresh, _ = plan_refresh(wh, "tracks", "audience_fetched_at", uuids, now, max_age)
+    out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
+    jobs = _plan(wh, "track_audience", "track_uuid", todo, platforms, today)
+    results = fetch_concurrently(lambda job: client.song_audience(*job), jobs)
+    rows = [
+        {
+            "track_uuid": job[0],
+            "platform": job[1],
+            "identifier": p.identifier,
+            "date": p.date,
+            "value": p.value,
+        }
+        for job, points in results
+        for p in points
+    ]
+    frame = pd.DataFrame(rows, columns=["track_uuid", "platform", "identifier", "date", "value"])
+    with wh.transaction() as conn:
+        out.rows = wh.upsert(
+            frame, "track_audience", ["track_uuid", "platform", "identifier", "date"], conn=conn
+        )
+        if todo:
+            wh.upsert(
+                pd.DataFrame({"uuid": todo, "audience_fetched_at": now}),
+                "tracks",
+                ["uuid"],
+                conn=conn,
+            )
+    out.updated = len(todo)
+    out.uuids = list(todo)
+    return out
+
+
+def sync_artist_audience(
+    client: SoundChartsClient,
+    wh: Warehouse,
+    uuids: Iterable[str],
+    platforms: Iterable[str] = DEFAULT_PRIORITY_PLATFORMS,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+    max_age: dt.timedelta = AUDIENCE_MAX_AGE,
+) -> EntityOutcome:
+    now = now or utcnow()
+    today = today or now.date()
+    platforms = list(platforms)
+    todo, fresh, _ = plan_refresh(wh, "artists", "audience_fetched_at", uuids, now, max_age)
+    out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
+    social = _plan(
+        wh,
+        "artist_audience",
+        "artist_uuid",
+        todo,
+        [p for p in platforms if p in SOCIAL_PLATFORMS],
+        today,
+    )
+    streaming = _plan(
+        wh,
+        "artist_streaming",
+        "artist_uuid",
+        todo,
+        [p for p in platforms if p in STREAMING_PLATFORMS],
+        today,
+    )
+    followers = fetch_concurrently(lambda job: client.artist_audience(*job), social)
+    listeners = fetch_concurrently(lambda job: client.artist_streaming(*job), streaming)
+    follower_rows = [
+        {
+            "artist_uuid": job[0],
+            "platform": job[1],
+            "date": p.date.date(),
+            "follower_count": p.follower_count,
+            "like_count": p.like_count,
+            "following_count": p.following_count,
+            "post_count": p.post_count,
+            "view_count": p.view_count,
+        }
+        for job, points in followers
+        for p in points
+    ]
+    listener_rows = [
+        {"artist_uuid": job[0], "platform": job[1], "date": p.date.date(), "value": p.value}
+        for job, points in listeners
+        for p in points
+    ]
+    with wh.transaction() as conn:
+        out.rows = wh.upsert(
+            pd.DataFrame(
+                follower_rows,
+                columns=[
+                    "artist_uuid",
+                    "platform",
+                    "date",
+                    "follower_count",
+                    "like_count",
+                    "following_count",
+                    "post_count",
+                    "view_count",
+                ],
+            ),
+            "artist_audience",
+            ["artist_uuid", "platform", "date"],
+            conn=conn,
+        )
+        out.rows += wh.upsert(
+            pd.DataFrame(listener_rows, columns=["artist_uuid", "platform", "date", "value"]),
+            "artist_streaming",
+            ["artist_uuid", "platform", "date"],
+            conn=conn,
+        )
+        if todo:
+            wh.upsert(
+                pd.DataFrame({"uuid": todo, "audience_fetched_at": now}),
+                "artists",
+                ["uuid"],
+                conn=conn,
+            )
+    out.updated = len(todo)
+    out.uuids = list(todo)
+    return out

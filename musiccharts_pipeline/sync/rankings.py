@@ -1,0 +1,230 @@
+"""Chart rankings: fetch one chart's ranking for a date and land it atomically."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import time
+
+import pandas as pd
+
+from musiccharts_pipeline.soundcharts import SoundChartsClient
+from musiccharts_pipeline.soundcharts import models as m
+from musiccharts_pipeline.sync.rules import utcnow
+from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
+
+ENTRY_KEYS = ["chart_slug", "ranking_date", "position"]
+
+
+@dataclasses.dataclass
+class RankingOutcome:
+    slug: str
+    date: dt.date
+    status: str  # synced | not_published | already_stored
+    entries: int = 0
+    preview: list[dict] = dataclasses.field(default_factory=list)
+
+
+def stored_dates(wh: Warehouse, slug: str) -> set[dt.date]:
+    frame = wh.read_frame(
+        f"SELECT ranking_date FROM {SCHEMA}.chart_rankings WHERE chart_slug = :slug",
+        {"slug": slug},
+    )
+    return {pd.Timestamp(d).date() for d in frame.ranking_date}
+
+
+def chart_frame(chart: m.Chart, now: dt.datetime) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "slug": chart.slug,
+                "name": chart.name,
+                "platform": chart.platform,
+                "chart_type": chart.type,
+                "frequency": chart.frequency,
+                "country_code": chart.country_code,
+                "country_name": chart.country_name,
+                "max_results_count": chart.max_results_count,
+                "metric_type": chart.metric.type if chart.metric else None,
+                "raw_json": json.dumps(chart.raw, sort_keys=True),
+                "updated_at": now,
+            }
+        ]
+    )
+
+
+def entries_frame(ranking: m.Ranking, slug: str, date: dt.date) -> pd.DataFrame:
+    rows = [
+        {
+            "chart_slug": slug,
+            "ranking_date": date,
+            "position": e.position,
+            "song_uuid": e.song.uuid,
+            "song_name": e.song.name,
+            "credit_name": e.song.credit_name,
+            "old_position": e.old_position,
+            "position_evolution": e.position_evolution,
+            "metric": e.metric,
+            "entry_state": e.entry_state,
+            "entry_date": e.entry_date.date() if e.entry_date else None,
+            "time_on_chart": e.time_on_chart,
+            "time_on_chart_unit": e.time_on_chart_unit,
+            "raw_json": json.dumps(e.raw, sort_keys=True),
+        }
+        for e in ranking.entries
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "chart_slug",
+            "ranking_date",
+            "position",
+            "song_uuid",
+            "song_name",
+            "credit_name",
+            "old_position",
+            "position_evolution",
+            "metric",
+            "entry_state",
+            "entry_date",
+            "time_on_chart",
+            "time_on_chart_unit",
+            "raw_json",
+        ],
+    )
+
+
+def sync_ranking(
+    client: SoundChartsClient,
+    wh: Warehouse,
+    slug: str,
+    date: dt.date,
+    published: dict[dt.date, str],
+    run_id: str,
+    skip_stored: set[dt.date] = frozenset(),
+) -> RankingOutcome:
+    """Land one partition. ``published`` maps each published date to its API datetime string
+    (one cached available-rankings lookup per chart); other dates are empty partitions."""
+    started = utcnow()
+    clock = time.monotonic()
+    log = {"run_id": run_id, "chart_slug": slug, "ranking_date": date, "started_at": started}
+    if date in skip_stored:
+        return RankingOutcome(slug, date, "already_stored")
+    if date not in published:
+        wh.upsert(
+            pd.DataFrame(
+                [
+                    {
+                        **log,
+                        "status": "not_published",
+                        "published": False,
+                        "entry_count": 0,
+                        "api_calls": 0,
+                        "finished_at": utcnow(),
+                        "duration_seconds": time.monotonic() - clock,
+                    }
+                ]
+            ),
+            "chart_sync_log",
+            ["run_id", "chart_slug", "ranking_date"],
+        )
+        return RankingOutcome(slug, date, "not_published")
+    calls_before = client.stats()["total_calls"]
+    try:
+        ranking = client.ranking(slug, published[date])
+    except Exception as exc:
+        wh.upsert(
+            pd.DataFrame(
+                [
+                    {
+                        **log,
+                        "status": "failed",
+                        "published": True,
+                        "finished_at": utcnow(),
+                        "error": str(exc)[:1000],
+                        "duration_seconds": time.monotonic() - clock,
+                    }
+                ]
+            ),
+            "chart_sync_log",
+            ["run_id", "chart_slug", "ranking_date"],
+        )
+        raise
+    now = utcnow()
+    entries = entries_frame(ranking, slug, date)
+    with wh.transaction() as conn:
+        wh.upsert(chart_frame(ranking.chart, now), "charts", ["slug"], conn=conn)
+        wh.upsert(
+            pd.DataFrame(
+                [
+                    {
+                        "chart_slug": slug,
+                        "ranking_date": date,
+                        "ranking_datetime": ranking.date,
+                        "entry_count": len(entries),
+                        "fetched_at": now,
+                    }
+                ]
+            ),
+            "chart_rankings",
+            ["chart_slug", "ranking_date"],
+            conn=conn,
+        )
+        wh.replace_partition(
+            entries, "chart_ranking_entries", {"chart_slug": slug, "ranking_date": date}, conn=conn
+        )
+        wh.upsert(
+            pd.DataFrame(
+                [
+                    {
+                        **log,
+                        "status": "success",
+                        "published": True,
+                        "entry_count": len(entries),
+                        "api_calls": client.stats()["total_calls"] - calls_before,
+                        "finished_at": utcnow(),
+                        "duration_seconds": time.monotonic() - clock,
+                    }
+                ]
+            ),
+            "chart_sync_log",
+            ["run_id", "chart_slug", "ranking_date"],
+            conn=conn,
+        )
+    preview = [
+        {
+            "position": e.position,
+            "song": e.song.name,
+            "artist": e.song.credit_name,
+            "old_position": e.old_position,
+            "entry_state": e.entry_state,
+        }
+        for e in ranking.entries[:10]
+    ]
+    return RankingOutcome(slug, date, "synced", len(entries), preview)
+
+
+def movement(row: dict) -> str:
+    if row.get("entry_state") == "NEW" or (
+        row.get("old_position") is None and row.get("entry_state") != "RE_ENTRY"
+    ):
+        return "new"
+    if row.get("entry_state") == "RE_ENTRY" or row.get("old_position") is None:
+        return "re-entry"
+    delta = row["old_position"] - row["position"]
+    return f"+{delta}" if delta > 0 else (str(delta) if delta < 0 else "=")
+
+
+def preview_markdown(outcome: RankingOutcome) -> str:
+    lines = [
+        f"**{outcome.slug}** on {outcome.date}",
+        "",
+        "| # | track | artist | move |",
+        "|---|---|---|---|",
+    ]
+    for row in outcome.preview:
+        song = str(row["song"] or "").replace("|", "\\|")
+        artist = str(row["artist"] or "").replace("|", "\\|")
+        lines.append(f"| {row['position']} | {song} | {artist} | {movement(row)} |")
+    return "\n".join(lines)

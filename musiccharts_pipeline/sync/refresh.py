@@ -1,0 +1,108 @@
+"""Entities that left the charts still age: refresh every stale track and artist in batches."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pandas as pd
+
+from musiccharts_pipeline.soundcharts import SoundChartsClient, split_windows
+from musiccharts_pipeline.sync import audience, entities
+from musiccharts_pipeline.sync.rules import (
+    AUDIENCE_MAX_AGE,
+    METADATA_MAX_AGE,
+    audience_window,
+    is_stale,
+    utcnow,
+)
+from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
+
+BATCH = 200
+
+
+@dataclasses.dataclass
+class RefreshPlan:
+    track_metadata: list[str]
+    artist_metadata: list[str]
+    track_audience: list[str]
+    artist_audience: list[str]
+    audience_windows: int
+
+    @property
+    def api_calls(self) -> int:
+        """Calls the refresh costs: one per metadata fetch, one per missing ≤90-day window."""
+        return len(self.track_metadata) + len(self.artist_metadata) + self.audience_windows
+
+    def summary(self) -> dict:
+        return {
+            "track_metadata": len(self.track_metadata),
+            "artist_metadata": len(self.artist_metadata),
+            "track_audience": len(self.track_audience),
+            "artist_audience": len(self.artist_audience),
+            "audience_windows": self.audience_windows,
+            "api_calls": self.api_calls,
+        }
+
+
+def _stale(wh: Warehouse, table: str, column: str, now: dt.datetime, max_age) -> list[str]:
+    frame = wh.read_frame(f"SELECT uuid, {column} AS ts FROM {SCHEMA}.{table}")
+    return sorted(
+        r.uuid
+        for r in frame.itertuples()
+        if is_stale(None if pd.isna(r.ts) else pd.Timestamp(r.ts), now, max_age)
+    )
+
+
+def plan(
+    wh: Warehouse, now: dt.datetime | None = None, platforms=audience.DEFAULT_PRIORITY_PLATFORMS
+) -> RefreshPlan:
+    now = now or utcnow()
+    today = now.date()
+    tracks_aud = _stale(wh, "tracks", "audience_fetched_at", now, AUDIENCE_MAX_AGE)
+    artists_aud = _stale(wh, "artists", "audience_fetched_at", now, AUDIENCE_MAX_AGE)
+    windows = 0
+    for table, owner, uuids, supported in (
+        ("track_audience", "track_uuid", tracks_aud, audience.SONG_AUDIENCE_PLATFORMS),
+        ("artist_audience", "artist_uuid", artists_aud, audience.SOCIAL_PLATFORMS),
+        ("artist_streaming", "artist_uuid", artists_aud, audience.STREAMING_PLATFORMS),
+    ):
+        wanted = [p for p in platforms if p in supported]
+        last = audience.last_dates(wh, table, owner, uuids)
+        for uuid in uuids:
+            for platform in wanted:
+                window = audience_window(last.get((uuid, platform)), today)
+                if window:
+                    windows += len(split_windows(*window))
+    return RefreshPlan(
+        track_metadata=_stale(wh, "tracks", "metadata_fetched_at", now, METADATA_MAX_AGE),
+        artist_metadata=_stale(wh, "artists", "metadata_fetched_at", now, METADATA_MAX_AGE),
+        track_audience=tracks_aud,
+        artist_audience=artists_aud,
+        audience_windows=windows,
+    )
+
+
+def refresh(client: SoundChartsClient, wh: Warehouse, log=print) -> dict:
+    """Run the plan through the same code paths as the assets, batch by batch."""
+    todo = plan(wh)
+    done = {"tracks": 0, "artists": 0, "track_audience_rows": 0, "artist_audience_rows": 0}
+    for start in range(0, len(todo.track_metadata), BATCH):
+        batch = todo.track_metadata[start : start + BATCH]
+        done["tracks"] += len(entities.sync_tracks(client, wh, batch).uuids)
+        entities.derive_genres(wh, batch, [])
+        log(
+            f"track metadata: {min(start + BATCH, len(todo.track_metadata))}"
+            f"/{len(todo.track_metadata)}"
+        )
+    for start in range(0, len(todo.artist_metadata), BATCH):
+        batch = todo.artist_metadata[start : start + BATCH]
+        done["artists"] += len(entities.sync_artists(client, wh, batch).uuids)
+        entities.derive_genres(wh, [], batch)
+    for start in range(0, len(todo.track_audience), BATCH):
+        batch = todo.track_audience[start : start + BATCH]
+        done["track_audience_rows"] += audience.sync_track_audience(client, wh, batch).rows
+    for start in range(0, len(todo.artist_audience), BATCH):
+        batch = todo.artist_audience[start : start + BATCH]
+        done["artist_audience_rows"] += audience.sync_artist_audience(client, wh, batch).rows
+    return done

@@ -1,0 +1,114 @@
+"""Pure rules of the old system, as functions: freshness, due dates, windows, key validation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+METADATA_MAX_AGE = dt.timedelta(days=30)
+AUDIENCE_MAX_AGE = dt.timedelta(days=7)
+HISTORY_DAYS = 365  # "historical sync up to 1 year"
+AUDIENCE_LOOKBACK_DAYS = 90  # first audience fetch of an entity: one ≤90-day window
+RECENT_DAYS = 7  # how far back the sensor looks for rankings published late
+
+FREQUENCIES = ("daily", "weekly", "monthly", "custom")
+PERIOD = {
+    "daily": dt.timedelta(days=1),
+    "weekly": dt.timedelta(days=7),
+    "monthly": dt.timedelta(days=31),
+}
+#: How often the sensor asks the API for new ranking dates, per frequency.
+CHECK_EVERY = {
+    "daily": dt.timedelta(hours=1),
+    "weekly": dt.timedelta(hours=6),
+    "monthly": dt.timedelta(hours=12),
+}
+
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
+
+
+class InvalidChartSlug(ValueError):
+    pass
+
+
+def validate_slug(slug: str) -> str:
+    """A chart slug usable as a Dagster partition key: no ``|``, ``,``, ``[``, ``]``, spaces."""
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        raise InvalidChartSlug(
+            f"invalid chart slug {slug!r}: use 1-128 letters, digits, '.', '_', ':', '+' or '-' "
+            "(no spaces, '|', ',', '[' or ']')"
+        )
+    return slug
+
+
+def is_stale(fetched_at: dt.datetime | None, now: dt.datetime, max_age: dt.timedelta) -> bool:
+    return fetched_at is None or _naive(fetched_at) < _naive(now) - max_age
+
+
+def audience_window(
+    last_stored: dt.date | None, today: dt.date, lookback_days: int = AUDIENCE_LOOKBACK_DAYS
+) -> tuple[dt.date, dt.date] | None:
+    """The dates still to fetch: after the last stored one, else the lookback; None if none."""
+    start = (
+        (last_stored + dt.timedelta(days=1))
+        if last_stored
+        else (today - dt.timedelta(days=lookback_days - 1))
+    )
+    return (start, today) if start <= today else None
+
+
+def check_interval(frequency: str, custom_hours: int | None) -> dt.timedelta:
+    if frequency == "custom" or custom_hours:
+        return dt.timedelta(hours=max(1, custom_hours or 24))
+    return CHECK_EVERY.get(frequency, dt.timedelta(hours=1))
+
+
+def due_dates(
+    available: list[dt.date],
+    stored: set[dt.date],
+    today: dt.date,
+    first_partition: dt.date,
+    recent_days: int = RECENT_DAYS,
+) -> list[dt.date]:
+    """Published ranking dates of the recent past that the warehouse does not hold yet."""
+    since = max(first_partition, today - dt.timedelta(days=recent_days))
+    return sorted(d for d in available if since <= d <= today and d not in stored)
+
+
+def history_range(
+    available: list[dt.date],
+    stored: set[dt.date],
+    today: dt.date,
+    first_partition: dt.date,
+    days: int = HISTORY_DAYS,
+) -> tuple[dt.date, dt.date] | None:
+    """The contiguous date range covering every missing published date of the last year."""
+    since = max(first_partition, today - dt.timedelta(days=days))
+    missing = [d for d in available if since <= d <= today and d not in stored]
+    return (min(missing), max(missing)) if missing else None
+
+
+def overdue(
+    frequency: str,
+    latest: dt.date | None,
+    today: dt.date,
+    custom_hours: int | None = None,
+    grace_days: int = 2,
+) -> bool:
+    """A chart is overdue when its newest stored ranking is older than one period plus grace."""
+    period = (
+        dt.timedelta(hours=custom_hours)
+        if frequency == "custom" and custom_hours
+        else PERIOD.get(frequency, PERIOD["daily"])
+    )
+    return latest is None or latest < today - period - dt.timedelta(days=grace_days)
+
+
+def _naive(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
