@@ -1,11 +1,256 @@
-"""`musiccharts`: the project's command line."""
+"""`musiccharts`: run the pipeline, manage chart subscriptions, serve the simulator."""
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import os
 import sys
+import time
 
 from musiccharts_pipeline import settings
+from musiccharts_pipeline.soundcharts import errors as api_errors
+from musiccharts_pipeline.sync import rules
+from musiccharts_pipeline.sync import subscriptions as subs
+
+
+class CliError(Exception):
+    pass
+
+
+def _warehouse():
+    from musiccharts_pipeline.resources import resources_from_env
+
+    return resources_from_env()["warehouse"].get()
+
+
+def _client():
+    from musiccharts_pipeline.resources import resources_from_env
+
+    return resources_from_env()["soundcharts"].get()
+
+
+def _instance():
+    import dagster as dg
+
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    print("DAGSTER_HOME is not set: using a temporary Dagster instance (runs are not kept).")
+    return dg.DagsterInstance.ephemeral()
+
+
+def materialize_chart(instance, sub: subs.Subscription, start: dt.date, end: dt.date | None = None):
+    """Materialize the cascade of one chart for one date or a date range, in one run."""
+    import dagster as dg
+
+    from musiccharts_pipeline.assets import CASCADE_ASSETS
+    from musiccharts_pipeline.automation.sync_sensor import selection_for
+    from musiccharts_pipeline.partitions import chart_day_key, charts
+    from musiccharts_pipeline.resources import resources_from_env
+
+    if not instance.has_dynamic_partition(charts.name, sub.chart_slug):
+        instance.add_dynamic_partitions(charts.name, [sub.chart_slug])
+    selection = selection_for(sub)
+    kwargs = {}
+    if end is None or end == start:
+        kwargs["partition_key"] = str(chart_day_key(sub.chart_slug, start))
+    else:
+        kwargs["tags"] = {
+            "dagster/asset_partition_range_start": str(chart_day_key(sub.chart_slug, start)),
+            "dagster/asset_partition_range_end": str(chart_day_key(sub.chart_slug, end)),
+        }
+    return dg.materialize(
+        CASCADE_ASSETS,
+        selection=selection,
+        instance=instance,
+        resources=resources_from_env(),
+        raise_on_error=False,
+        **kwargs,
+    )
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    """The headless main job: seed subscriptions, sync each chart's latest ranking, cascade."""
+    started = time.monotonic()
+    wh, client = _warehouse(), _client()
+    seeded = subs.seed_defaults(wh, client)
+    if seeded:
+        print(
+            f"seeded {len(seeded)} chart subscriptions: {', '.join(s.chart_slug for s in seeded)}"
+        )
+    instance = _instance()
+    failures = 0
+    first = dt.date.fromisoformat(settings.partition_start())
+    for sub in subs.list_subscriptions(wh, active_only=True):
+        dates = client.available_rankings(sub.chart_slug, newest_only=True).dates
+        dates = [d for d in dates if d >= first]
+        if not dates:
+            print(f"{sub.chart_slug}: no ranking on or after {first}")
+            continue
+        result = materialize_chart(instance, sub, dates[-1])
+        ok = result.success
+        failures += not ok
+        print(f"{sub.chart_slug} {dates[-1]}: {'ok' if ok else 'FAILED'} (run {result.run_id})")
+    _print_summary(wh, client, time.monotonic() - started)
+    return 1 if failures else 0
+
+
+def _print_summary(wh, client, seconds: float) -> None:
+    from musiccharts_pipeline.warehouse import SCHEMA
+
+    def count(table: str) -> int:
+        return int(wh.scalar(f"SELECT count(*) FROM {SCHEMA}.{table}"))
+
+    stats = client.stats()
+    rows = [
+        ("charts", count("charts")),
+        ("rankings", count("chart_rankings")),
+        ("ranking entries", count("chart_ranking_entries")),
+        ("tracks", count("tracks")),
+        ("artists", count("artists")),
+        ("genres", count("genres")),
+        (
+            "audience points",
+            count("track_audience") + count("artist_audience") + count("artist_streaming"),
+        ),
+        ("API calls", stats["total_calls"]),
+        ("API retries", stats["retries"]),
+        ("time (s)", round(seconds, 1)),
+    ]
+    print("\nsummary")
+    for name, value in rows:
+        print(f"  {name:<16} {value:>10}")
+
+
+def _print_table(rows: list[dict], columns: list[str]) -> None:
+    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for r in rows:
+        print(
+            "  ".join(str("" if r.get(c) is None else r.get(c)).ljust(widths[c]) for c in columns)
+        )
+
+
+def _cmd_charts_add(args: argparse.Namespace) -> int:
+    platforms = tuple(p.strip() for p in args.platforms.split(",") if p.strip())
+    sub = subs.add(
+        _warehouse(),
+        _client(),
+        args.slug,
+        frequency=args.frequency,
+        custom_interval_hours=args.interval_hours,
+        sync_historical_data=args.history,
+        auto_fetch_metadata=not args.no_metadata,
+        auto_fetch_audience=not args.no_audience,
+        priority_platforms=platforms,
+    )
+    print(
+        f"subscribed to {sub.chart_slug} ({sub.platform}, {sub.frequency})"
+        + (", historical fill up to a year back" if sub.sync_historical_data else "")
+    )
+    return 0
+
+
+def _cmd_charts_list(args: argparse.Namespace) -> int:
+    rows = [s.row() for s in subs.list_subscriptions(_warehouse())]
+    if not rows:
+        print("no subscriptions yet: `musiccharts charts add SLUG` or `make run` to seed defaults")
+        return 0
+    _print_table(
+        rows,
+        [
+            "chart_slug",
+            "platform",
+            "frequency",
+            "custom_interval_hours",
+            "active",
+            "sync_historical_data",
+            "auto_fetch_metadata",
+            "auto_fetch_audience",
+            "priority_platforms",
+        ],
+    )
+    return 0
+
+
+def _cmd_charts_active(args: argparse.Namespace) -> int:
+    sub = subs.set_active(_warehouse(), args.slug, args.command_name == "resume")
+    print(f"{sub.chart_slug}: {'active' if sub.active else 'paused'}")
+    return 0
+
+
+def _cmd_charts_remove(args: argparse.Namespace) -> int:
+    subs.remove(_warehouse(), args.slug)
+    print(f"removed the subscription to {args.slug} (its stored data stays)")
+    return 0
+
+
+def _cmd_charts_sync(args: argparse.Namespace) -> int:
+    wh, client = _warehouse(), _client()
+    sub = subs.get_subscription(wh, args.slug)
+    if sub is None:
+        raise CliError(f"no subscription for chart {args.slug!r}: add it first")
+    if args.date:
+        start = end = _date(args.date)
+    elif args.start:
+        start, end = _date(args.start), _date(args.end) if args.end else rules.utcnow().date()
+    else:
+        dates = client.available_rankings(sub.chart_slug, newest_only=True).dates
+        if not dates:
+            raise CliError(f"{args.slug} has no published ranking")
+        start = end = dates[-1]
+    first = dt.date.fromisoformat(settings.partition_start())
+    if start < first:
+        raise CliError(
+            f"{start} is before the first partition date {first} (MUSICCHARTS_PARTITION_START)"
+        )
+    result = materialize_chart(_instance(), sub, start, end)
+    print(
+        f"{args.slug} {start}..{end}: {'ok' if result.success else 'FAILED'} (run {result.run_id})"
+    )
+    return 0 if result.success else 1
+
+
+def _cmd_charts_status(args: argparse.Namespace) -> int:
+    frame = subs.sync_status(_warehouse(), rules.utcnow().date())
+    if frame.empty:
+        print("no subscriptions yet")
+        return 0
+    frame["success_rate"] = [
+        None if v is None or v != v else f"{v:.0%}" for v in frame.success_rate
+    ]
+    frame["mean_seconds"] = [
+        None if v is None or v != v else round(v, 2) for v in frame.mean_seconds
+    ]
+    _print_table(
+        frame.to_dict("records"),
+        [
+            "chart_slug",
+            "frequency",
+            "active",
+            "latest_ranking",
+            "rankings",
+            "overdue",
+            "success_rate",
+            "mean_seconds",
+        ],
+    )
+    return 0
+
+
+def _cmd_refresh(args: argparse.Namespace) -> int:
+    from musiccharts_pipeline.sync import refresh
+
+    wh = _warehouse()
+    todo = refresh.plan(wh)
+    for key, value in todo.summary().items():
+        print(f"  {key:<18} {value:>8}")
+    if args.dry_run:
+        print(f"dry run: would make about {todo.api_calls} API calls")
+        return 0
+    done = refresh.refresh(_client(), wh)
+    print(f"refreshed: {done}")
+    return 0
 
 
 def _cmd_simulator_serve(args: argparse.Namespace) -> int:
@@ -22,14 +267,60 @@ def _cmd_simulator_serve(args: argparse.Namespace) -> int:
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from musiccharts_pipeline.warehouse import Warehouse
 
-    wh = Warehouse(settings.warehouse_url())
-    print(f"warehouse schema at revision {wh.migrate()}")
+    print(f"warehouse schema at revision {Warehouse(settings.warehouse_url()).migrate()}")
     return 0
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"not a YYYY-MM-DD date: {text!r}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musiccharts", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="seed subscriptions and sync every chart's latest ranking")
+    run.set_defaults(func=_cmd_run)
+
+    charts = sub.add_parser("charts", help="manage chart subscriptions")
+    charts_sub = charts.add_subparsers(dest="charts_command", required=True)
+    add = charts_sub.add_parser("add", help="subscribe to a chart (frequency read from the API)")
+    add.add_argument("slug")
+    add.add_argument("--frequency", choices=rules.FREQUENCIES)
+    add.add_argument("--interval-hours", type=int, dest="interval_hours")
+    add.add_argument("--history", action="store_true", help="fill up to a year back")
+    add.add_argument("--no-metadata", action="store_true")
+    add.add_argument("--no-audience", action="store_true")
+    add.add_argument(
+        "--platforms",
+        default="spotify,youtube,shazam",
+        help="priority audience platforms, comma-separated",
+    )
+    add.set_defaults(func=_cmd_charts_add)
+    charts_sub.add_parser("list", help="list subscriptions").set_defaults(func=_cmd_charts_list)
+    for name in ("pause", "resume"):
+        p = charts_sub.add_parser(name, help=f"{name} a subscription")
+        p.add_argument("slug")
+        p.set_defaults(func=_cmd_charts_active, command_name=name)
+    remove = charts_sub.add_parser("remove", help="remove a subscription")
+    remove.add_argument("slug")
+    remove.set_defaults(func=_cmd_charts_remove)
+    sync = charts_sub.add_parser("sync", help="sync a chart now (latest, a date, or a range)")
+    sync.add_argument("slug")
+    sync.add_argument("--date")
+    sync.add_argument("--from", dest="start")
+    sync.add_argument("--to", dest="end")
+    sync.set_defaults(func=_cmd_charts_sync)
+    charts_sub.add_parser("status", help="sync health per chart").set_defaults(
+        func=_cmd_charts_status
+    )
+
+    refresh = sub.add_parser("refresh", help="refresh stale metadata and audience")
+    refresh.add_argument("--dry-run", action="store_true")
+    refresh.set_defaults(func=_cmd_refresh)
 
     sim = sub.add_parser("simulator", help="the offline SoundCharts simulator")
     sim_sub = sim.add_subparsers(dest="simulator_command", required=True)
@@ -38,14 +329,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.set_defaults(func=_cmd_simulator_serve)
 
-    migrate = sub.add_parser("migrate", help="create or upgrade the warehouse schema")
-    migrate.set_defaults(func=_cmd_migrate)
+    sub.add_parser("migrate", help="create or upgrade the warehouse schema").set_defaults(
+        func=_cmd_migrate
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (CliError, subs.SubscriptionError, rules.InvalidChartSlug) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except api_errors.SoundChartsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -86,3 +86,25 @@ def http_client(http_simulator):
     client = SoundChartsClient(url, "soundcharts", "soundcharts", max_rps=0, backoff=0.01)
     yield client
     client.close()
+
+
+@pytest.fixture
+def pipeline(warehouse_url, monkeypatch):
+    """Resources for materializing the assets: a fresh in-process simulator and warehouse."""
+    from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
+    from musiccharts_pipeline.resources.soundcharts import _client
+
+    for var in (
+        "SOUNDCHARTS_API_URL",
+        "SOUNDCHARTS_APP_ID",
+        "SOUNDCHARTS_API_KEY",
+        "SOUNDCHARTS_MAX_RPS",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    _client.cache_clear()
+    resources = {
+        "warehouse": WarehouseResource(url=warehouse_url),
+        "soundcharts": SoundChartsResource(),
+    }
+    yield resources
+    _client.cache_clear()

@@ -11,6 +11,7 @@ from musiccharts_pipeline.assets.common import (
     ApiMeter,
     dates_by_chart,
     entity_metadata,
+    final_api_errors,
     songs_in,
     subscription_of,
 )
@@ -53,6 +54,7 @@ def audience_targets(context, wh) -> dict[tuple[str, ...], list[str]]:
     description="Cumulative audience series of the run's tracks on the priority platforms.",
     **COMMON,
 )
+@final_api_errors()
 def track_audience(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
@@ -99,6 +101,7 @@ def _decreasing(wh, songs: list[str]) -> int:
     description="Follower and listener series of the run's artists on the priority platforms.",
     **COMMON,
 )
+@final_api_errors()
 def artist_audience(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,

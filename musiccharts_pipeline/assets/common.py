@@ -1,12 +1,14 @@
 """Shared wiring of the SoundCharts assets: policies, partition grouping, metadata."""
 
 import collections
+import contextlib
 import datetime as dt
 
 import dagster as dg
 
 from musiccharts_pipeline.partitions import split_key
 from musiccharts_pipeline.soundcharts import SoundChartsClient
+from musiccharts_pipeline.soundcharts import errors as api_errors
 from musiccharts_pipeline.sync import subscriptions
 from musiccharts_pipeline.sync.entities import EntityOutcome
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
@@ -73,3 +75,22 @@ class ApiMeter:
 
 def entity_metadata(outcome: EntityOutcome, meter: ApiMeter, **extra) -> dict:
     return {**outcome.metadata(), **meter.metadata(), **extra}
+
+
+#: Failures a retry cannot fix: fail the step at once with the API's own explanation.
+FINAL_ERRORS = (
+    api_errors.ContractError,
+    api_errors.QuotaExhausted,
+    api_errors.AuthError,
+    api_errors.PlanError,
+    api_errors.BadRequest,
+)
+
+
+@contextlib.contextmanager
+def final_api_errors():
+    """Turn non-retryable SoundCharts errors into a Failure the RetryPolicy leaves alone."""
+    try:
+        yield
+    except FINAL_ERRORS as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None

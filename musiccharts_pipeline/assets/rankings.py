@@ -10,6 +10,7 @@ from musiccharts_pipeline.assets.common import (
     SINGLE_RUN,
     ApiMeter,
     dates_by_chart,
+    final_api_errors,
 )
 from musiccharts_pipeline.partitions import chart_days
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
@@ -43,6 +44,7 @@ ONLY_MISSING_TAG = "musiccharts/only_missing"
     description="Chart rankings from SoundCharts. A date on which a weekly or monthly chart "
     "published nothing materializes empty, marked in metadata.",
 )
+@final_api_errors()
 def chart_rankings(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
@@ -57,7 +59,7 @@ def chart_rankings(
         published = {pd.Timestamp(d[:10]).date(): d for d in available.datetimes}
         skip = sync.stored_dates(wh, slug) if only_missing else set()
         for date in dates:
-            outcome = sync.sync_ranking(client, wh, slug, date, published, context.run_id, skip)
+            outcome = sync.sync_ranking(client, wh, slug, date, published, context.run.run_id, skip)
             context.log.info(f"{slug} {date}: {outcome.status} ({outcome.entries} entries)")
             outcomes.append(outcome)
     synced = [o for o in outcomes if o.status == "synced"]

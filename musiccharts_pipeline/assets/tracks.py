@@ -11,6 +11,7 @@ from musiccharts_pipeline.assets.common import (
     ApiMeter,
     dates_by_chart,
     entity_metadata,
+    final_api_errors,
     songs_in,
     subscription_of,
 )
@@ -54,6 +55,7 @@ def metadata_songs(context, wh) -> tuple[list[str], list[str]]:
     "linked (track_artists, primary artist).",
     **COMMON,
 )
+@final_api_errors()
 def tracks(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,
@@ -84,6 +86,7 @@ def tracks(
 
 
 @dg.asset(deps=["tracks"], description="Artist metadata of the run's tracks.", **COMMON)
+@final_api_errors()
 def artists(
     context: dg.AssetExecutionContext,
     warehouse: WarehouseResource,

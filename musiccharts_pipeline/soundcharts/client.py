@@ -189,7 +189,11 @@ class SoundChartsClient:
         self._session.headers.update(
             {"x-app-id": app_id, "x-api-key": api_key, "Accept": "application/json"}
         )
-        rate = max_rps if max_rps is not None else float(os.environ.get("SOUNDCHARTS_MAX_RPS", 10))
+        if max_rps is None:
+            # the in-process simulator has no limit to respect unless one is asked for
+            default = "0" if self.simulator is not None else "10"
+            max_rps = float(os.environ.get("SOUNDCHARTS_MAX_RPS") or default)
+        rate = max_rps
         self._limiter = shared_limiter(self.base_url, rate)
         self._stats_lock = threading.Lock()
         self.calls: collections.Counter[str] = collections.Counter()

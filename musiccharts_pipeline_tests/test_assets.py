@@ -1,0 +1,207 @@
+"""The asset graph through dagster.materialize, on DuckDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from musiccharts_pipeline.assets import CASCADE_ASSETS
+from musiccharts_pipeline.partitions import chart_day_key
+from musiccharts_pipeline.warehouse import SCHEMA
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+def _run(resources, slug, date=None, end=None, selection=None, instance=None):
+    instance = instance or dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("charts", [slug])
+    kwargs = {}
+    if end is None:
+        kwargs["partition_key"] = str(chart_day_key(slug, date))
+    else:
+        kwargs["tags"] = {
+            RANGE_START: str(chart_day_key(slug, date)),
+            RANGE_END: str(chart_day_key(slug, end)),
+        }
+    result = dg.materialize(
+        CASCADE_ASSETS, resources=resources, instance=instance, selection=selection, **kwargs
+    )
+    assert result.success
+    return result
+
+
+def _meta(result, asset):
+    [event] = [
+        e for e in result.get_asset_materialization_events() if e.asset_key.path[-1] == asset
+    ][:1]
+    return {k: getattr(v, "value", v) for k, v in event.materialization.metadata.items()}
+
+
+def _snapshot(wh) -> dict[str, pd.DataFrame]:
+    """Every data table, minus the columns that record when a fetch happened."""
+    out = {}
+    for table in (
+        "charts",
+        "chart_rankings",
+        "chart_ranking_entries",
+        "tracks",
+        "track_artists",
+        "artists",
+        "genres",
+        "track_genres",
+        "artist_genres",
+        "track_audience",
+        "artist_audience",
+        "artist_streaming",
+    ):
+        frame = wh.read_frame(f"SELECT * FROM {SCHEMA}.{table}")
+        frame = frame.drop(columns=[c for c in frame.columns if c.endswith(("_at",))])
+        out[table] = frame.sort_values(list(frame.columns[:3])).reset_index(drop=True)
+    return out
+
+
+def test_cascade_one_partition_matches_ground_truth(pipeline):
+    client = pipeline["soundcharts"].get()
+    sim, wh = client.simulator, pipeline["warehouse"].get()
+    world = sim.world
+    chart = world.charts["top-50-fr"]
+    result = _run(pipeline, "top-50-fr", world.today)
+
+    truth = world.ranking(chart, world.today)
+    entries = wh.read_frame(
+        f"SELECT position, song_uuid, old_position, entry_state "
+        f"FROM {SCHEMA}.chart_ranking_entries ORDER BY position"
+    )
+    assert entries.position.tolist() == list(range(1, 51))
+    assert entries.song_uuid.tolist() == [world.song_uuid(i) for i in truth.songs]
+
+    artists = {world.artist_uuid(a) for i in set(truth.songs) for a in world.song_artists(i)}
+    counts = sim.successful_counts()
+    assert counts["ranking"] == 1 and counts["available_rankings"] == 1
+    assert counts["song"] == len(set(truth.songs)) == 50
+    assert counts["artist"] == len(artists)
+    assert counts["song_audience"] == 50 * 3  # spotify, youtube, shazam: one 90-day window each
+    assert int(wh.scalar(f"SELECT count(*) FROM {SCHEMA}.tracks")) == 50
+    assert int(wh.scalar(f"SELECT count(*) FROM {SCHEMA}.artists")) == len(artists)
+    primary = wh.read_frame(f"SELECT uuid, primary_artist_uuid, primary_genre FROM {SCHEMA}.tracks")
+    for row in primary.itertuples():
+        i = world.song_index[row.uuid]
+        assert row.primary_artist_uuid == world.artist_uuid(world.song_artists(i)[0])
+        assert row.primary_genre is not None
+    levels = wh.read_frame(f"SELECT level, count(*) AS n FROM {SCHEMA}.genres GROUP BY level")
+    assert set(levels.level) == {0, 1}
+
+    meta = _meta(result, "tracks")
+    assert meta["created"] == 50 and meta["skipped_fresh"] == 0 and meta["api_calls"] == 50
+    assert _meta(result, "chart_rankings")["rows_written"] == 50
+    assert "| 1 |" in _meta(result, "chart_rankings")["preview"]
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks == {
+        "positions_contiguous": True,
+        "chart_fresh": True,
+        "entries_have_tracks": True,
+        "cumulative_never_decreases": True,
+    }
+
+
+def test_rematerializing_gives_identical_tables_and_fetches_only_the_ranking(pipeline):
+    client = pipeline["soundcharts"].get()
+    sim, wh = client.simulator, pipeline["warehouse"].get()
+    _run(pipeline, "top-50-fr", sim.world.today)
+    first = _snapshot(wh)
+    sim.reset_log()
+    result = _run(pipeline, "top-50-fr", sim.world.today)
+    second = _snapshot(wh)
+    for table in first:
+        pd.testing.assert_frame_equal(first[table], second[table], obj=table)
+    assert dict(sim.successful_counts()) == {"available_rankings": 1, "ranking": 1}
+    assert _meta(result, "tracks")["skipped_fresh"] == 50
+
+
+def test_stale_metadata_is_fetched_again(pipeline):
+    client = pipeline["soundcharts"].get()
+    sim, wh = client.simulator, pipeline["warehouse"].get()
+    _run(pipeline, "top-50-fr", sim.world.today)
+    stale = sorted(wh.read_frame(f"SELECT uuid FROM {SCHEMA}.tracks").uuid)[:5]
+    wh.execute(
+        f"UPDATE {SCHEMA}.tracks SET metadata_fetched_at = :t WHERE uuid IN :u",
+        {"t": dt.datetime.now() - dt.timedelta(days=31), "u": stale},
+    )
+    sim.reset_log()
+    result = _run(pipeline, "top-50-fr", sim.world.today, selection=["tracks"])
+    assert sim.successful_counts()["song"] == 5
+    meta = _meta(result, "tracks")
+    assert meta["updated"] == 5 and meta["skipped_fresh"] == 45
+
+
+def test_date_range_in_one_run_fetches_shared_songs_once(pipeline):
+    client = pipeline["soundcharts"].get()
+    sim, wh = client.simulator, pipeline["warehouse"].get()
+    world = sim.world
+    chart = world.charts["top-50-fr"]
+    start = world.today - dt.timedelta(days=4)
+    instance = dg.DagsterInstance.ephemeral()
+    _run(pipeline, "top-50-fr", start, world.today, instance=instance)
+    assert len(instance.get_run_records()) == 1
+    songs = {i for k in range(5) for i in world.ranking(chart, start + dt.timedelta(days=k)).songs}
+    assert int(wh.scalar(f"SELECT count(*) FROM {SCHEMA}.chart_rankings")) == 5
+    assert int(wh.scalar(f"SELECT count(*) FROM {SCHEMA}.chart_ranking_entries")) == 250
+    assert sim.successful_counts()["song"] == len(songs)
+    assert sim.successful_counts()["ranking"] == 5
+    assert sim.successful_counts()["available_rankings"] == 1
+
+
+def test_weekly_chart_non_publication_date_is_an_empty_marked_partition(pipeline):
+    client = pipeline["soundcharts"].get()
+    sim, wh = client.simulator, pipeline["warehouse"].get()
+    today = sim.world.today
+    not_friday = today - dt.timedelta(days=(today.weekday() - 3) % 7 or 7)  # a Thursday
+    assert not_friday.weekday() == 3
+    result = _run(pipeline, "tiktok-top-50-weekly", not_friday, selection=["chart_rankings"])
+    meta = _meta(result, "chart_rankings")
+    assert meta["empty_partition"] is True and meta["rankings_synced"] == 0
+    assert meta["not_published"] == [f"tiktok-top-50-weekly {not_friday}"]
+    assert dict(sim.successful_counts()) == {"available_rankings": 1}
+    assert int(wh.scalar(f"SELECT count(*) FROM {SCHEMA}.chart_ranking_entries")) == 0
+    assert wh.scalar(f"SELECT status FROM {SCHEMA}.chart_sync_log") == "not_published"
+
+
+def test_bad_ranking_fails_at_once_without_partial_write(pipeline):
+    client = pipeline["soundcharts"].get()
+    sim, wh = client.simulator, pipeline["warehouse"].get()
+    original = sim._ranking
+
+    def duplicated(**kw):
+        body = original(**kw)
+        body["items"][1]["position"] = 1
+        return body
+
+    sim._routes = [(n, p, duplicated if n == "ranking" else h) for n, p, h in sim._routes]
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("charts", ["top-50-fr"])
+    result = dg.materialize(
+        CASCADE_ASSETS,
+        resources=pipeline,
+        instance=instance,
+        selection=["chart_rankings"],
+        raise_on_error=False,
+        partition_key=str(chart_day_key("top-50-fr", sim.world.today)),
+    )
+    assert not result.success
+    [failure] = result.get_step_failure_events()  # a contract error is not retried
+    assert "duplicated position(s) [1]" in failure.event_specific_data.error.message
+    assert sim.successful_counts()["ranking"] == 1
+    assert int(wh.scalar(f"SELECT count(*) FROM {SCHEMA}.chart_ranking_entries")) == 0
+    assert wh.scalar(f"SELECT status FROM {SCHEMA}.chart_sync_log") == "failed"
+
+
+@pytest.mark.parametrize("slug", ["bad slug", "a|b", "x,y", "[x]", ""])
+def test_hostile_slugs_are_rejected_before_dagster(slug):
+    from musiccharts_pipeline.sync.rules import InvalidChartSlug
+
+    with pytest.raises(InvalidChartSlug, match="invalid chart slug"):
+        chart_day_key(slug, "2026-01-01")
