@@ -21,13 +21,13 @@ class CliError(Exception):
 def _warehouse():
     from musiccharts_pipeline.resources import resources_from_env
 
-    return resources_from_env()["warehouse"].get()
+    return resources_from_env(resolved=True)["warehouse"].get()
 
 
 def _client():
     from musiccharts_pipeline.resources import resources_from_env
 
-    return resources_from_env()["soundcharts"].get()
+    return resources_from_env(resolved=True)["soundcharts"].get()
 
 
 def _instance():

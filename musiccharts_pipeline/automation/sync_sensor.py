@@ -8,7 +8,7 @@ import dagster as dg
 
 from musiccharts_pipeline.assets import CASCADE_ASSETS
 from musiccharts_pipeline.assets.rankings import ONLY_MISSING_TAG
-from musiccharts_pipeline.partitions import chart_day_key, chart_days, charts, first_day
+from musiccharts_pipeline.partitions import chart_day_key, charts, first_day
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
 from musiccharts_pipeline.soundcharts import SoundChartsClient
 from musiccharts_pipeline.soundcharts import errors as api_errors
@@ -18,7 +18,6 @@ from musiccharts_pipeline.warehouse import Warehouse
 chart_sync_job = dg.define_asset_job(
     "chart_sync",
     selection=dg.AssetSelection.assets(*CASCADE_ASSETS),
-    partitions_def=chart_days,
     description="One chart's ranking(s) and the whole cascade downstream of them.",
 )
 

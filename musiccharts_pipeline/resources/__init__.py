@@ -8,11 +8,16 @@ from musiccharts_pipeline.resources.soundcharts import SoundChartsResource
 from musiccharts_pipeline.resources.warehouse import WarehouseResource
 
 
-def _env(name: str):
-    return dg.EnvVar(name) if os.environ.get(name) else None
+def resources_from_env(resolved: bool = False) -> dict:
+    """Resources configured from the environment. Inside Dagster, ``EnvVar`` keeps secrets out of
+    the run config; ``resolved=True`` reads the values now, for use outside a run (the CLI)."""
 
+    def _env(name: str):
+        value = os.environ.get(name)
+        if not value:
+            return None
+        return value if resolved else dg.EnvVar(name)
 
-def resources_from_env() -> dict:
     max_rps = os.environ.get("SOUNDCHARTS_MAX_RPS")
     return {
         "warehouse": WarehouseResource(url=_env("MUSICCHARTS_WAREHOUSE_URL")),

@@ -1,0 +1,68 @@
+"""The `musiccharts` command: clear errors for bad input, subscriptions managed end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+from musiccharts_pipeline import cli
+
+pytestmark = pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
+
+
+@pytest.fixture
+def env(warehouse_url, pipeline, monkeypatch, tmp_path):
+    monkeypatch.setenv("MUSICCHARTS_WAREHOUSE_URL", warehouse_url)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (tmp_path / "dagster_home").mkdir()
+    (tmp_path / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+
+
+def test_unknown_chart_is_a_clear_error_not_a_traceback(env, capsys):
+    assert cli.main(["charts", "add", "no-such-chart"]) == 2
+    err = capsys.readouterr().err
+    assert "SoundCharts has no chart 'no-such-chart'" in err and "Traceback" not in err
+
+
+def test_hostile_slug_is_rejected(env, capsys):
+    assert cli.main(["charts", "add", "bad|slug"]) == 2
+    assert "invalid chart slug" in capsys.readouterr().err
+
+
+def test_missing_credentials_are_a_clear_error(env, monkeypatch, capsys):
+    monkeypatch.setenv("SOUNDCHARTS_API_URL", "http://127.0.0.1:9")
+    from musiccharts_pipeline.resources.soundcharts import _client
+
+    _client.cache_clear()
+    assert cli.main(["charts", "add", "global-28"]) == 3
+    err = capsys.readouterr().err
+    assert "SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY" in err and "Traceback" not in err
+
+
+def test_subscription_lifecycle(env, capsys):
+    assert cli.main(["charts", "add", "tiktok-top-50-weekly", "--no-audience"]) == 0
+    assert "tiktok-top-50-weekly (tiktok, weekly)" in capsys.readouterr().out
+    assert cli.main(["charts", "list"]) == 0
+    assert "tiktok-top-50-weekly" in capsys.readouterr().out
+    assert cli.main(["charts", "pause", "tiktok-top-50-weekly"]) == 0
+    assert "paused" in capsys.readouterr().out
+    assert cli.main(["charts", "resume", "tiktok-top-50-weekly"]) == 0
+    assert cli.main(["charts", "sync", "tiktok-top-50-weekly"]) == 0
+    assert ": ok (run" in capsys.readouterr().out
+    assert cli.main(["charts", "status"]) == 0
+    status = capsys.readouterr().out
+    assert "tiktok-top-50-weekly" in status and "100%" in status
+    # audience was never fetched for this chart: the refresh covers every known entity
+    wh, client = cli._warehouse(), cli._client()
+    tracks = int(wh.scalar("SELECT count(*) FROM soundcharts.tracks"))
+    artists = int(wh.scalar("SELECT count(*) FROM soundcharts.artists"))
+    expected = tracks * 3 + artists * 4  # song: 3 platforms; artist: 2 social + 2 streaming
+    assert cli.main(["refresh", "--dry-run"]) == 0
+    assert f"dry run: would make about {expected} API calls" in capsys.readouterr().out
+    before = client.stats()["total_calls"]
+    assert cli.main(["refresh"]) == 0
+    assert client.stats()["total_calls"] - before == expected
+    assert cli.main(["refresh", "--dry-run"]) == 0
+    assert "dry run: would make about 0 API calls" in capsys.readouterr().out
+    assert cli.main(["charts", "remove", "tiktok-top-50-weekly"]) == 0
+    assert cli.main(["charts", "pause", "tiktok-top-50-weekly"]) == 2
+    assert "no subscription" in capsys.readouterr().err
