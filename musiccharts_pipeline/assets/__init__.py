@@ -9,4 +9,6 @@ from musiccharts_pipeline.assets.tracks import artists, tracks
 
 CASCADE_ASSETS = [chart_rankings, tracks, artists, genres, track_audience, artist_audience]
 
-defs = dg.Definitions(assets=CASCADE_ASSETS)
+# The cascade is a chain: running its steps in one process avoids a Python start per step and
+# contention on a DuckDB file; the soundcharts_api pool still limits steps across runs.
+defs = dg.Definitions(assets=CASCADE_ASSETS, executor=dg.in_process_executor)

@@ -119,6 +119,9 @@ def chart_sync_sensor(
     soundcharts: SoundChartsResource,
 ):
     wh, client = warehouse.get(), soundcharts.get()
+    seeded = subscriptions.seed_defaults(wh, client)  # first run only: the table is empty
+    if seeded:
+        context.log.info(f"seeded subscriptions: {', '.join(s.chart_slug for s in seeded)}")
     known = set(context.instance.get_dynamic_partitions(charts.name))
     cursor = json.loads(context.cursor) if context.cursor else {}
     plan = plan_sync(wh, client, known, cursor, rules.utcnow())

@@ -8,7 +8,12 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from musiccharts_pipeline.soundcharts import SoundChartsClient
-from musiccharts_pipeline.sync.entities import EntityOutcome, fetch_concurrently, plan_refresh
+from musiccharts_pipeline.sync.entities import (
+    BATCH,
+    EntityOutcome,
+    fetch_concurrently,
+    plan_refresh,
+)
 from musiccharts_pipeline.sync.rules import AUDIENCE_MAX_AGE, audience_window, utcnow
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
@@ -92,38 +97,43 @@ def sync_track_audience(
     now: dt.datetime | None = None,
     max_age: dt.timedelta = AUDIENCE_MAX_AGE,
 ) -> EntityOutcome:
+    """Per batch of stale tracks: fetch the missing dates, then write points and the fetch
+    time in one transaction, so a crash loses at most one batch and a retry refetches it."""
     now = now or utcnow()
     today = today or now.date()
     platforms = [p for p in platforms if p in SONG_AUDIENCE_PLATFORMS]
     todo, fresh, _ = plan_refresh(wh, "tracks", "audience_fetched_at", uuids, now, max_age)
     out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
-    jobs = _plan(wh, "track_audience", "track_uuid", todo, platforms, today)
-    results = fetch_concurrently(lambda job: client.song_audience(*job), jobs)
-    rows = [
-        {
-            "track_uuid": job[0],
-            "platform": job[1],
-            "identifier": p.identifier,
-            "date": p.date,
-            "value": p.value,
-        }
-        for job, points in results
-        for p in points
-    ]
-    frame = pd.DataFrame(rows, columns=["track_uuid", "platform", "identifier", "date", "value"])
-    with wh.transaction() as conn:
-        out.rows = wh.upsert(
-            frame, "track_audience", ["track_uuid", "platform", "identifier", "date"], conn=conn
+    for start in range(0, len(todo), BATCH):
+        batch = todo[start : start + BATCH]
+        jobs = _plan(wh, "track_audience", "track_uuid", batch, platforms, today)
+        results = fetch_concurrently(lambda job: client.song_audience(*job), jobs)
+        frame = pd.DataFrame(
+            [
+                {
+                    "track_uuid": job[0],
+                    "platform": job[1],
+                    "identifier": p.identifier,
+                    "date": p.date,
+                    "value": p.value,
+                }
+                for job, points in results
+                for p in points
+            ],
+            columns=["track_uuid", "platform", "identifier", "date", "value"],
         )
-        if todo:
+        with wh.transaction() as conn:
+            out.rows += wh.upsert(
+                frame, "track_audience", ["track_uuid", "platform", "identifier", "date"], conn=conn
+            )
             wh.upsert(
-                pd.DataFrame({"uuid": todo, "audience_fetched_at": now}),
+                pd.DataFrame({"uuid": batch, "audience_fetched_at": now}),
                 "tracks",
                 ["uuid"],
                 conn=conn,
             )
-    out.updated = len(todo)
-    out.uuids = list(todo)
+        out.updated += len(batch)
+        out.uuids.extend(batch)
     return out
 
 
@@ -136,80 +146,79 @@ def sync_artist_audience(
     now: dt.datetime | None = None,
     max_age: dt.timedelta = AUDIENCE_MAX_AGE,
 ) -> EntityOutcome:
+    """Followers (social platforms) and listeners (streaming platforms), batch by batch."""
     now = now or utcnow()
     today = today or now.date()
     platforms = list(platforms)
     todo, fresh, _ = plan_refresh(wh, "artists", "audience_fetched_at", uuids, now, max_age)
     out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
-    social = _plan(
-        wh,
-        "artist_audience",
-        "artist_uuid",
-        todo,
-        [p for p in platforms if p in SOCIAL_PLATFORMS],
-        today,
-    )
-    streaming = _plan(
-        wh,
-        "artist_streaming",
-        "artist_uuid",
-        todo,
-        [p for p in platforms if p in STREAMING_PLATFORMS],
-        today,
-    )
-    followers = fetch_concurrently(lambda job: client.artist_audience(*job), social)
-    listeners = fetch_concurrently(lambda job: client.artist_streaming(*job), streaming)
-    follower_rows = [
-        {
-            "artist_uuid": job[0],
-            "platform": job[1],
-            "date": p.date.date(),
-            "follower_count": p.follower_count,
-            "like_count": p.like_count,
-            "following_count": p.following_count,
-            "post_count": p.post_count,
-            "view_count": p.view_count,
-        }
-        for job, points in followers
-        for p in points
-    ]
-    listener_rows = [
-        {"artist_uuid": job[0], "platform": job[1], "date": p.date.date(), "value": p.value}
-        for job, points in listeners
-        for p in points
-    ]
-    with wh.transaction() as conn:
-        out.rows = wh.upsert(
-            pd.DataFrame(
-                follower_rows,
-                columns=[
-                    "artist_uuid",
-                    "platform",
-                    "date",
-                    "follower_count",
-                    "like_count",
-                    "following_count",
-                    "post_count",
-                    "view_count",
-                ],
-            ),
+    for start in range(0, len(todo), BATCH):
+        batch = todo[start : start + BATCH]
+        social = _plan(
+            wh,
             "artist_audience",
-            ["artist_uuid", "platform", "date"],
-            conn=conn,
+            "artist_uuid",
+            batch,
+            [p for p in platforms if p in SOCIAL_PLATFORMS],
+            today,
         )
-        out.rows += wh.upsert(
-            pd.DataFrame(listener_rows, columns=["artist_uuid", "platform", "date", "value"]),
+        streaming = _plan(
+            wh,
             "artist_streaming",
-            ["artist_uuid", "platform", "date"],
-            conn=conn,
+            "artist_uuid",
+            batch,
+            [p for p in platforms if p in STREAMING_PLATFORMS],
+            today,
         )
-        if todo:
+        followers = fetch_concurrently(lambda job: client.artist_audience(*job), social)
+        listeners = fetch_concurrently(lambda job: client.artist_streaming(*job), streaming)
+        follower_frame = pd.DataFrame(
+            [
+                {
+                    "artist_uuid": job[0],
+                    "platform": job[1],
+                    "date": p.date.date(),
+                    "follower_count": p.follower_count,
+                    "like_count": p.like_count,
+                    "following_count": p.following_count,
+                    "post_count": p.post_count,
+                    "view_count": p.view_count,
+                }
+                for job, points in followers
+                for p in points
+            ],
+            columns=[
+                "artist_uuid",
+                "platform",
+                "date",
+                "follower_count",
+                "like_count",
+                "following_count",
+                "post_count",
+                "view_count",
+            ],
+        )
+        listener_frame = pd.DataFrame(
+            [
+                {"artist_uuid": job[0], "platform": job[1], "date": p.date.date(), "value": p.value}
+                for job, points in listeners
+                for p in points
+            ],
+            columns=["artist_uuid", "platform", "date", "value"],
+        )
+        with wh.transaction() as conn:
+            out.rows += wh.upsert(
+                follower_frame, "artist_audience", ["artist_uuid", "platform", "date"], conn=conn
+            )
+            out.rows += wh.upsert(
+                listener_frame, "artist_streaming", ["artist_uuid", "platform", "date"], conn=conn
+            )
             wh.upsert(
-                pd.DataFrame({"uuid": todo, "audience_fetched_at": now}),
+                pd.DataFrame({"uuid": batch, "audience_fetched_at": now}),
                 "artists",
                 ["uuid"],
                 conn=conn,
             )
-    out.updated = len(todo)
-    out.uuids = list(todo)
+        out.updated += len(batch)
+        out.uuids.extend(batch)
     return out
