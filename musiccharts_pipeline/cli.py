@@ -91,8 +91,33 @@ def _cmd_run(args: argparse.Namespace) -> int:
         ok = result.success
         failures += not ok
         print(f"{sub.chart_slug} {dates[-1]}: {'ok' if ok else 'FAILED'} (run {result.run_id})")
+    analytics = build_analytics(instance)
+    failures += not analytics.success
     _print_summary(wh, client, time.monotonic() - started)
+    if analytics.success:
+        from musiccharts_pipeline.dashboard.asset import dashboard_path
+
+        print(f"\ndashboard: {dashboard_path()}")
     return 1 if failures else 0
+
+
+def build_analytics(instance):
+    """dbt build (models and tests) and the dashboard, in one run."""
+    import dagster as dg
+    from dagster_dbt import DbtCliResource
+
+    from musiccharts_pipeline.dashboard import dashboard
+    from musiccharts_pipeline.dbt import dbt_project, musiccharts_dbt
+    from musiccharts_pipeline.resources import resources_from_env
+
+    result = dg.materialize(
+        [musiccharts_dbt, dashboard],
+        instance=instance,
+        resources={**resources_from_env(), "dbt": DbtCliResource(project_dir=dbt_project)},
+        raise_on_error=False,
+    )
+    print(f"dbt build and dashboard: {'ok' if result.success else 'FAILED'} (run {result.run_id})")
+    return result
 
 
 def _print_summary(wh, client, seconds: float) -> None:

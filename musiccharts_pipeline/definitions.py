@@ -2,11 +2,13 @@
 
 import dagster as dg
 
-from musiccharts_pipeline import assets, automation
+from musiccharts_pipeline import assets, automation, dashboard, dbt
 from musiccharts_pipeline.resources import resources_from_env
 
 defs = dg.Definitions.merge(
     assets.defs,
+    dbt.defs,
+    dashboard.defs,
     automation.defs,
     dg.Definitions(resources=resources_from_env()),
 )

@@ -1,0 +1,43 @@
+"""dashboard: the HTML page built from the marts, its path in the asset's metadata."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from musiccharts_pipeline import settings
+from musiccharts_pipeline.dashboard.render import MARTS, load_marts, render
+from musiccharts_pipeline.dbt import DBT_CONDITION
+from musiccharts_pipeline.resources import WarehouseResource
+
+
+def dashboard_path() -> Path:
+    configured = os.environ.get("MUSICCHARTS_DASHBOARD_PATH")
+    return Path(configured) if configured else settings.LOCAL_DATA_DIR / "dashboard.html"
+
+
+@dg.asset(
+    deps=list(MARTS),
+    group_name="analytics",
+    kinds={"html"},
+    automation_condition=DBT_CONDITION,
+    description="Self-contained HTML dashboard (inline SVG charts, opens offline).",
+)
+def dashboard(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    marts = load_marts(warehouse.get())
+    path = dashboard_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page = render(marts)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)  # readers never see a half-written page
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "bytes": len(page.encode()),
+            "charts_shown": int(marts["chart_health"].shape[0]),
+        }
+    )
+
+
+defs = dg.Definitions(assets=[dashboard])
