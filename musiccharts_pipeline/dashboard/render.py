@@ -30,6 +30,8 @@ def load_marts(wh: Warehouse, schema: str = "analytics") -> dict[str, pd.DataFra
 def _e(value) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     return html.escape(str(value))
 
 
