@@ -123,3 +123,64 @@ def test_a_backfilled_ranking_cascades_downstream(pipeline):
     }
     assert old in requested["tracks"]
     assert second.total_requested >= 1
+
+
+def test_refresh_stale_job_refreshes_aged_entities(pipeline):
+    from musiccharts_pipeline.automation.refresh import refresh_stale_job
+    from musiccharts_pipeline.sync import refresh
+
+    client = pipeline["soundcharts"].get()
+    wh, sim = pipeline["warehouse"].get(), client.simulator
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("charts", ["top-50-fr"])
+    dg.materialize(
+        CASCADE_ASSETS,
+        resources=pipeline,
+        instance=instance,
+        partition_key=str(chart_day_key("top-50-fr", sim.world.today)),
+    )
+    old = utcnow() - dt.timedelta(days=40)
+    wh.execute(
+        "UPDATE soundcharts.tracks SET metadata_fetched_at = :t, audience_fetched_at = :t",
+        {"t": old},
+    )
+    planned = refresh.plan(wh)
+    assert len(planned.track_metadata) == 50 and len(planned.track_audience) == 50
+    assert planned.artist_metadata == []
+    sim.reset_log()
+    result = refresh_stale_job.execute_in_process(resources=pipeline, instance=instance)
+    assert result.success
+    counts = sim.successful_counts()
+    assert counts["song"] == 50
+    # audience: only the dates after the newest stored one (today's points are stored already)
+    assert counts.get("song_audience", 0) == 0
+    assert refresh.plan(wh).api_calls == 0
+
+
+def test_new_ranking_requests_the_marts_and_dashboard_once(pipeline):
+    """dbt models are unpartitioned: one request for the marts, not one per raw partition."""
+    from musiccharts_pipeline import dashboard
+    from musiccharts_pipeline import dbt as dbt_defs
+
+    client = pipeline["soundcharts"].get()
+    defs = dg.Definitions.merge(
+        dg.Definitions(assets=CASCADE_ASSETS, resources=pipeline), dbt_defs.defs, dashboard.defs
+    )
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("charts", ["top-50-fr"])
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert first.total_requested == 0
+    today = client.simulator.world.today
+    for k in range(2):
+        key = str(chart_day_key("top-50-fr", today - dt.timedelta(days=k)))
+        dg.materialize(
+            CASCADE_ASSETS,
+            selection=["chart_rankings"],
+            partition_key=key,
+            resources=pipeline,
+            instance=instance,
+        )
+    second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    assert second.get_num_requested(dg.AssetKey("tracks")) == 2
+    for mart in ("top_tracks", "chart_latest_rankings", "dashboard"):
+        assert second.get_num_requested(dg.AssetKey(mart)) == 1

@@ -299,3 +299,35 @@ def test_contract_violations_name_the_field():
     dup = [{"song": {"uuid": "a"}, "position": 1}, {"song": {"uuid": "b"}, "position": 1}]
     with pytest.raises(e.ContractError, match=r"duplicated position"):
         _parse(m.Ranking, {"chart": {"slug": "c"}, "date": "2026-01-01", "entries": dup}, "ranking")
+
+
+def test_simulator_serve_command_over_loopback(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "musiccharts_pipeline.cli",
+            "simulator",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert f"127.0.0.1:{port}" in proc.stdout.readline()
+        client = SoundChartsClient(
+            f"http://127.0.0.1:{port}", "soundcharts", "soundcharts", max_rps=0
+        )
+        assert len(client.ranking("top-50-fr").entries) == 50
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -66,7 +66,8 @@ def serve(simulator: Simulator, port: int = 0, host: str = "127.0.0.1") -> Itera
 def serve_forever(simulator: Simulator, port: int, host: str = "127.0.0.1") -> None:
     server = _ThreadingServer((host, port), _Handler)
     server.set_app(simulator)
-    print(f"SoundCharts simulator listening on http://{host}:{server.server_address[1]}")
+    url = f"http://{host}:{server.server_address[1]}"
+    print(f"SoundCharts simulator listening on {url}", flush=True)
     server.serve_forever()
 
 
