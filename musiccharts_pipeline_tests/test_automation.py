@@ -157,8 +157,11 @@ def test_refresh_stale_job_refreshes_aged_entities(pipeline):
     assert refresh.plan(wh).api_calls == 0
 
 
-def test_new_ranking_requests_the_marts_and_dashboard_once(pipeline):
-    """dbt models are unpartitioned: one request for the marts, not one per raw partition."""
+def test_dbt_models_build_once_then_rebuild_once_per_tick_after_new_rankings(pipeline):
+    """dbt models are unpartitioned: a fresh deployment builds them all once; afterwards new
+    rankings request each mart once per tick, not once per raw partition."""
+    from dagster_dbt import DbtCliResource
+
     from musiccharts_pipeline import dashboard
     from musiccharts_pipeline import dbt as dbt_defs
 
@@ -169,7 +172,19 @@ def test_new_ranking_requests_the_marts_and_dashboard_once(pipeline):
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions("charts", ["top-50-fr"])
     first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-    assert first.total_requested == 0
+    analytics = [*dbt_defs.musiccharts_dbt.keys, dashboard.dashboard.key]
+    assert {k: first.get_num_requested(k) for k in analytics} == {k: 1 for k in analytics}
+    assert first.get_num_requested(dg.AssetKey("tracks")) == 0
+
+    built = dg.materialize(
+        [dbt_defs.musiccharts_dbt, dashboard.dashboard],
+        instance=instance,
+        resources={**pipeline, "dbt": DbtCliResource(project_dir=dbt_defs.dbt_project)},
+    )
+    assert built.success  # an empty warehouse builds and passes its tests
+    quiet = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    assert quiet.total_requested == 0
+
     today = client.simulator.world.today
     for k in range(2):
         key = str(chart_day_key("top-50-fr", today - dt.timedelta(days=k)))
@@ -180,7 +195,7 @@ def test_new_ranking_requests_the_marts_and_dashboard_once(pipeline):
             resources=pipeline,
             instance=instance,
         )
-    second = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
-    assert second.get_num_requested(dg.AssetKey("tracks")) == 2
-    for mart in ("top_tracks", "chart_latest_rankings", "dashboard"):
-        assert second.get_num_requested(dg.AssetKey(mart)) == 1
+    after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=quiet.cursor)
+    assert after.get_num_requested(dg.AssetKey("tracks")) == 2
+    for mart in ("top_tracks", "chart_latest_rankings", "chart_health", "dashboard"):
+        assert after.get_num_requested(dg.AssetKey(mart)) == 1

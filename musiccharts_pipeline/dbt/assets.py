@@ -17,13 +17,33 @@ if not dbt_project.manifest_path.exists():
 dbt_project.prepare_if_dev()
 
 #: Rebuild after any upstream update, once per automation tick. Unlike eager(), it does not
-#: wait for "missing" upstream partitions: the raw assets are chart x day partitioned and most
-#: of those partitions are never materialized.
+#: wait for "missing" upstream partitions (the raw assets are chart x day partitioned and most of
+#: those partitions are never materialized), and a model that was never built is requested until
+#: it is, unless its last attempt failed: a fresh deployment builds everything once, no loop.
 DBT_CONDITION = (
-    dg.AutomationCondition.eager()
-    .without(~dg.AutomationCondition.any_deps_missing())
-    .with_label("eager_after_any_upstream")
-)
+    (
+        dg.AutomationCondition.any_deps_updated().since_last_handled()
+        | (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed())
+    )
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("after_any_upstream_update")
+
+
+#: Side tables written by the SoundCharts assets. A Dagster asset key can stand for one dbt
+#: source only, so these sources get keys of their own (soundcharts/<table>) and the models
+#: that read them depend on the writing asset instead: a sync then updates every model.
+SIDE_TABLES = {
+    "charts": "chart_rankings",
+    "chart_rankings": "chart_rankings",
+    "chart_sync_log": "chart_rankings",
+    "track_artists": "tracks",
+    "track_genres": "genres",
+    "artist_genres": "genres",
+    "artist_streaming": "artist_audience",
+    "chart_subscriptions": "chart_rankings",  # written by the CLI and sensor, read per sync
+}
+_WRITER = {dg.AssetKey(["soundcharts", t]): dg.AssetKey(w) for t, w in SIDE_TABLES.items()}
 
 
 class Translator(DagsterDbtTranslator):
@@ -31,7 +51,13 @@ class Translator(DagsterDbtTranslator):
         spec = super().get_asset_spec(manifest, unique_id, project)
         if unique_id.startswith("source."):
             return spec
-        return spec.replace_attributes(group_name="analytics", automation_condition=DBT_CONDITION)
+        deps = {}
+        for dep in spec.deps:
+            key = _WRITER.get(dep.asset_key, dep.asset_key)
+            deps[key] = dg.AssetDep(key)
+        return spec.replace_attributes(
+            group_name="analytics", automation_condition=DBT_CONDITION, deps=list(deps.values())
+        )
 
 
 @dbt_assets(
@@ -48,33 +74,7 @@ def musiccharts_dbt(
     yield from dbt.cli(["build"], context=context).stream()
 
 
-chart_subscriptions = dg.AssetSpec(
-    "chart_subscriptions",
-    group_name="soundcharts",
-    description="Which charts are synced; managed with `musiccharts charts ...`.",
-)
-
-#: Side tables written by the SoundCharts assets, shown in the lineage under their writer.
-SIDE_TABLES = {
-    "charts": "chart_rankings",
-    "chart_rankings": "chart_rankings",
-    "chart_sync_log": "chart_rankings",
-    "track_artists": "tracks",
-    "track_genres": "genres",
-    "artist_genres": "genres",
-    "artist_streaming": "artist_audience",
-}
-side_tables = [
-    dg.AssetSpec(
-        ["soundcharts", table],
-        deps=[writer],
-        group_name="soundcharts",
-        description=f"Table soundcharts.{table}, written by {writer}.",
-    )
-    for table, writer in SIDE_TABLES.items()
-]
-
 defs = dg.Definitions(
-    assets=[musiccharts_dbt, chart_subscriptions, *side_tables],
+    assets=[musiccharts_dbt],
     resources={"dbt": DbtCliResource(project_dir=dbt_project)},
 )
