@@ -4,6 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from musiccharts_pipeline.assets.common import (
+    FINAL_ERRORS,
     GROUP,
     POOL,
     RETRY,
@@ -53,15 +54,29 @@ def chart_rankings(
     wh, client = warehouse.get(), soundcharts.get()
     meter = ApiMeter(client)
     only_missing = context.run.tags.get(ONLY_MISSING_TAG) == "true"
-    outcomes = []
+    outcomes, bad = [], []
     for slug, dates in dates_by_chart(context).items():
         available = client.available_rankings(slug, since=dates[0])
         published = {pd.Timestamp(d[:10]).date(): d for d in available.datetimes}
         skip = sync.stored_dates(wh, slug) if only_missing else set()
         for date in dates:
-            outcome = sync.sync_ranking(client, wh, slug, date, published, context.run.run_id, skip)
+            try:
+                outcome = sync.sync_ranking(
+                    client, wh, slug, date, published, context.run.run_id, skip
+                )
+            except FINAL_ERRORS as exc:  # a bad payload spoils its own partition only
+                context.log.error(f"{slug} {date}: {exc}")
+                bad.append(f"{slug} {date}: {exc}")
+                continue
             context.log.info(f"{slug} {date}: {outcome.status} ({outcome.entries} entries)")
             outcomes.append(outcome)
+    if bad:
+        raise dg.Failure(
+            description=f"{len(bad)} ranking(s) broke the API contract and were not written "
+            f"({len(outcomes)} other partition(s) were): " + "; ".join(bad[:5]),
+            metadata={"failed_partitions": dg.MetadataValue.json(bad)},
+            allow_retries=False,
+        )
     synced = [o for o in outcomes if o.status == "synced"]
     quiet = [f"{o.slug} {o.date}" for o in outcomes if o.status == "not_published"]
     metadata = {

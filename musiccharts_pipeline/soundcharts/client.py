@@ -262,7 +262,15 @@ class SoundChartsClient:
         try:
             data = json.loads(body) if body else {}
         except ValueError:
-            if response.ok:
+            ctype = response.headers.get("Content-Type", "")
+            if response.ok and "json" not in ctype:
+                snippet = body[:60].decode("utf-8", "replace")
+                raise e.ContractError(
+                    f"expected JSON, got {ctype or 'no content type'}: {snippet!r}",
+                    response.status_code,
+                    url=self._display(path),
+                ) from None
+            if response.ok:  # a JSON body cut short: fetch it again
                 self._count_retry()
                 raise _BodyTruncated() from None
             data = {}

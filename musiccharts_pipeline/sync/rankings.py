@@ -11,6 +11,7 @@ import pandas as pd
 
 from musiccharts_pipeline.soundcharts import SoundChartsClient
 from musiccharts_pipeline.soundcharts import models as m
+from musiccharts_pipeline.soundcharts.errors import ContractError
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
@@ -133,6 +134,8 @@ def sync_ranking(
     calls_before = client.stats()["total_calls"]
     try:
         ranking = client.ranking(slug, published[date])
+        if ranking.ranking_date != date:
+            raise ContractError(f"ranking of {slug} for {date} came back dated {ranking.date}")
     except Exception as exc:
         wh.upsert(
             pd.DataFrame(

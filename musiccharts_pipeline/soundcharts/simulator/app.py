@@ -101,6 +101,9 @@ class Simulator:
         self._window: collections.deque[float] = collections.deque()
         self.request_log: list[tuple[str, str, int]] = []
         self.faults_injected: collections.Counter[str] = collections.Counter()
+        #: route name -> fn(body, path) returning the body to serve (a dict, or bytes served as
+        #: HTML): lets tests serve payloads that break the contract
+        self.tampering: dict[str, Callable] = {}
         self._routes: list[Route] = [
             (name, re.compile("^" + pattern + "$"), handler)
             for name, pattern, handler in self._route_table()
@@ -160,6 +163,8 @@ class Simulator:
             if handler is None:
                 raise ApiError(404, "Not found.")
             body = handler(query=query, path=path, **params)
+            if route_name in self.tampering:
+                body = self.tampering[route_name](body, path)
             status = 200
         except ApiError as err:
             status, headers = err.status, dict(err.headers)
@@ -169,12 +174,15 @@ class Simulator:
                 self.quota_remaining -= 1
             remaining = self.quota_remaining if self.quota_remaining is not None else 1_000_000
         self._log(route_name, path, status)
-        if status < 400:
-            body.setdefault("errors", [])
-        payload = json.dumps(body).encode()
+        if isinstance(body, bytes):  # tampered: served as a non-JSON page
+            payload, ctype = body, "text/html; charset=utf-8"
+        else:
+            if status < 400:
+                body.setdefault("errors", [])
+            payload, ctype = json.dumps(body).encode(), "application/json"
         headers.update(
             {
-                "Content-Type": "application/json",
+                "Content-Type": ctype,
                 "Content-Length": str(len(payload)),
                 "x-quota-remaining": str(max(remaining, 0)),
             }
