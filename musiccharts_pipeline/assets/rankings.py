@@ -59,10 +59,11 @@ def chart_rankings(
         available = client.available_rankings(slug, since=dates[0])
         published = {pd.Timestamp(d[:10]).date(): d for d in available.datetimes}
         skip = sync.stored_dates(wh, slug) if only_missing else set()
+        fetched = sync.fetch_rankings(client, slug, [d for d in dates if d not in skip], published)
         for date in dates:
             try:
                 outcome = sync.sync_ranking(
-                    client, wh, slug, date, published, context.run.run_id, skip
+                    client, wh, slug, date, published, context.run.run_id, skip, fetched.get(date)
                 )
             except FINAL_ERRORS as exc:  # a bad payload spoils its own partition only
                 context.log.error(f"{slug} {date}: {exc}")

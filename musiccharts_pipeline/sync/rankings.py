@@ -104,9 +104,11 @@ def sync_ranking(
     published: dict[dt.date, str],
     run_id: str,
     skip_stored: set[dt.date] = frozenset(),
+    prefetched: m.Ranking | Exception | None = None,
 ) -> RankingOutcome:
     """Land one partition. ``published`` maps each published date to its API datetime string
-    (one cached available-rankings lookup per chart); other dates are empty partitions."""
+    (one cached available-rankings lookup per chart); other dates are empty partitions.
+    ``prefetched`` is the ranking (or the error) a caller already fetched concurrently."""
     started = utcnow()
     clock = time.monotonic()
     log = {"run_id": run_id, "chart_slug": slug, "ranking_date": date, "started_at": started}
@@ -133,7 +135,9 @@ def sync_ranking(
         return RankingOutcome(slug, date, "not_published")
     calls_before = client.stats()["total_calls"]
     try:
-        ranking = client.ranking(slug, published[date])
+        if isinstance(prefetched, Exception):
+            raise prefetched
+        ranking = prefetched or client.ranking(slug, published[date])
         if ranking.ranking_date != date:
             raise ContractError(f"ranking of {slug} for {date} came back dated {ranking.date}")
     except Exception as exc:
@@ -231,3 +235,19 @@ def preview_markdown(outcome: RankingOutcome) -> str:
         artist = str(row["artist"] or "").replace("|", "\\|")
         lines.append(f"| {row['position']} | {song} | {artist} | {movement(row)} |")
     return "\n".join(lines)
+
+
+def fetch_rankings(
+    client: SoundChartsClient, slug: str, dates: list[dt.date], published: dict[dt.date, str]
+) -> dict[dt.date, m.Ranking | Exception]:
+    """Fetch the published rankings of ``dates`` concurrently (within the client's ceiling);
+    a failure is returned in place of its ranking so each partition fails on its own."""
+    from musiccharts_pipeline.sync.entities import fetch_concurrently
+
+    def attempt(date: dt.date) -> m.Ranking | Exception:
+        try:
+            return client.ranking(slug, published[date])
+        except Exception as exc:  # noqa: BLE001 - handed back to sync_ranking to raise
+            return exc
+
+    return dict(fetch_concurrently(attempt, [d for d in dates if d in published]))

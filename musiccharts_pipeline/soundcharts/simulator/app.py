@@ -100,6 +100,7 @@ class Simulator:
         self._fault_rng = random.Random(self.config.fault_seed)
         self._window: collections.deque[float] = collections.deque()
         self.request_log: list[tuple[str, str, int]] = []
+        self.request_times: list[float] = []  # time.monotonic() of each answered request
         self.faults_injected: collections.Counter[str] = collections.Counter()
         #: route name -> fn(body, path) returning the body to serve (a dict, or bytes served as
         #: HTML): lets tests serve payloads that break the contract
@@ -125,6 +126,7 @@ class Simulator:
     def reset_log(self) -> None:
         with self._lock:
             self.request_log.clear()
+            self.request_times.clear()
             self.faults_injected.clear()
 
     def set_faults(self, faults: dict[str, float], seed: int | None = None) -> None:
@@ -193,6 +195,7 @@ class Simulator:
     def _log(self, route: str, path: str, status: int) -> None:
         with self._lock:
             self.request_log.append((route, path, status))
+            self.request_times.append(time.monotonic())
 
     def _match(self, path: str):
         for name, pattern, handler in self._routes:
