@@ -62,8 +62,7 @@ def test_due_rankings_get_deterministic_run_keys_then_nothing_is_due(pipeline):
     # once they are stored nothing is due, even with the interval elapsed
     available = client.available_rankings("top-50-fr", since=dates[0])
     published = {dt.date.fromisoformat(d[:10]): d for d in available.datetimes}
-    for date in dates:
-        rankings.sync_ranking(client, wh, "top-50-fr", date, published, "test-run")
+    rankings.sync_rankings(client, wh, "top-50-fr", dates, published, "test-run")
     instance.add_dynamic_partitions("charts", ["top-50-fr"])
     skipped = _tick(pipeline, instance)
     assert isinstance(skipped, dg.SkipReason)

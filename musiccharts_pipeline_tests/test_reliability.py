@@ -188,16 +188,16 @@ from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResourc
 from musiccharts_pipeline.warehouse import store
 
 signal_file = sys.argv[2]
-original = store.Warehouse.replace_partition
+original = store.Warehouse.replace_partitions
 
-def slow_replace(self, frame, table, where, conn=None):
-    written = original(self, frame, table, where, conn)
+def slow_replace(self, frame, table, keys, conn=None):
+    written = original(self, frame, table, keys, conn)
     if table == "chart_ranking_entries":
         open(signal_file, "w").write("deleted and inserted, not committed")
         time.sleep(60)  # killed here, inside the transaction
     return written
 
-store.Warehouse.replace_partition = slow_replace
+store.Warehouse.replace_partitions = slow_replace
 instance = dg.DagsterInstance.ephemeral()
 instance.add_dynamic_partitions("charts", ["top-50-fr"])
 dg.materialize(CASCADE_ASSETS, selection=["chart_rankings"], instance=instance,

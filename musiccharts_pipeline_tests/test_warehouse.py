@@ -35,6 +35,8 @@ HOSTILE = [
     "tab\there\nnewline\r\\N back\\slash",
     "Beyoncé – Ñandú 東京 😀🎶",
     "",
+    "   ",
+    'comma, "quote" and\nnewline',
 ]
 
 
@@ -184,7 +186,33 @@ def test_hostile_strings_round_trip_exactly(warehouse):
     assert back.name.tolist() == HOSTILE
     assert back.credit_name.tolist() == list(reversed(HOSTILE))
     assert back.label.isna().all()  # NULL stays NULL, "" stays ""
-    assert back.name.iloc[-1] == ""
+    assert back.name.iloc[HOSTILE.index("")] == ""
+
+
+def test_a_literal_null_marker_string_stays_a_string(warehouse):
+    frame = pd.DataFrame({"uuid": ["a", "b", "c"], "name": ["\\N", None, ""]})
+    warehouse.upsert(frame, "tracks", ["uuid"])
+    back = warehouse.read_frame(f"SELECT name FROM {SCHEMA}.tracks ORDER BY uuid")
+    assert back.name[0] == "\\N" and back.name[1] is None and back.name[2] == ""
+
+
+def test_replace_partitions_replaces_each_partition_in_the_frame(warehouse):
+    keys = ["chart_slug", "ranking_date"]
+    day = dt.date(2026, 5, 30)
+    other = _entries(5).assign(chart_slug="other-chart")
+    warehouse.upsert(other, "chart_ranking_entries", [*keys, "position"])
+    two_days = pd.concat(
+        [_entries(10), _entries(3).assign(ranking_date=day - dt.timedelta(days=1))]
+    )
+    for _ in range(2):
+        assert warehouse.replace_partitions(two_days, "chart_ranking_entries", keys) == 13
+    shorter = _entries(4)  # only the 30th: the 29th stays as it was
+    warehouse.replace_partitions(shorter, "chart_ranking_entries", keys)
+    counts = warehouse.read_frame(
+        f"SELECT chart_slug, ranking_date, count(*) AS n FROM {SCHEMA}.chart_ranking_entries "
+        "GROUP BY chart_slug, ranking_date ORDER BY chart_slug, ranking_date"
+    )
+    assert counts.n.tolist() == [3, 4, 5]
 
 
 def test_types_are_conformed(warehouse):

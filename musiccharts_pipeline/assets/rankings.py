@@ -4,7 +4,6 @@ import dagster as dg
 import pandas as pd
 
 from musiccharts_pipeline.assets.common import (
-    FINAL_ERRORS,
     GROUP,
     POOL,
     RETRY,
@@ -59,18 +58,15 @@ def chart_rankings(
         available = client.available_rankings(slug, since=dates[0])
         published = {pd.Timestamp(d[:10]).date(): d for d in available.datetimes}
         skip = sync.stored_dates(wh, slug) if only_missing else set()
-        fetched = sync.fetch_rankings(client, slug, [d for d in dates if d not in skip], published)
-        for date in dates:
-            try:
-                outcome = sync.sync_ranking(
-                    client, wh, slug, date, published, context.run.run_id, skip, fetched.get(date)
-                )
-            except FINAL_ERRORS as exc:  # a bad payload spoils its own partition only
-                context.log.error(f"{slug} {date}: {exc}")
-                bad.append(f"{slug} {date}: {exc}")
-                continue
-            context.log.info(f"{slug} {date}: {outcome.status} ({outcome.entries} entries)")
-            outcomes.append(outcome)
+        done, failed = sync.sync_rankings(
+            client, wh, slug, dates, published, context.run.run_id, skip
+        )
+        for outcome in done:
+            context.log.info(f"{slug} {outcome.date}: {outcome.status} ({outcome.entries} entries)")
+        for date, exc in failed:  # a bad payload spoils its own partition only
+            context.log.error(f"{slug} {date}: {exc}")
+            bad.append(f"{slug} {date}: {exc}")
+        outcomes += done
     if bad:
         raise dg.Failure(
             description=f"{len(bad)} ranking(s) broke the API contract and were not written "

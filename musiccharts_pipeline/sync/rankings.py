@@ -96,120 +96,117 @@ def entries_frame(ranking: m.Ranking, slug: str, date: dt.date) -> pd.DataFrame:
     )
 
 
-def sync_ranking(
+def sync_rankings(
     client: SoundChartsClient,
     wh: Warehouse,
     slug: str,
-    date: dt.date,
+    dates: list[dt.date],
     published: dict[dt.date, str],
     run_id: str,
     skip_stored: set[dt.date] = frozenset(),
-    prefetched: m.Ranking | Exception | None = None,
-) -> RankingOutcome:
-    """Land one partition. ``published`` maps each published date to its API datetime string
-    (one cached available-rankings lookup per chart); other dates are empty partitions.
-    ``prefetched`` is the ranking (or the error) a caller already fetched concurrently."""
-    started = utcnow()
-    clock = time.monotonic()
-    log = {"run_id": run_id, "chart_slug": slug, "ranking_date": date, "started_at": started}
-    if date in skip_stored:
-        return RankingOutcome(slug, date, "already_stored")
-    if date not in published:
-        wh.upsert(
-            pd.DataFrame(
-                [
-                    {
-                        **log,
-                        "status": "not_published",
-                        "published": False,
-                        "entry_count": 0,
-                        "api_calls": 0,
-                        "finished_at": utcnow(),
-                        "duration_seconds": time.monotonic() - clock,
-                    }
-                ]
-            ),
-            "chart_sync_log",
-            ["run_id", "chart_slug", "ranking_date"],
-        )
-        return RankingOutcome(slug, date, "not_published")
+) -> tuple[list[RankingOutcome], list[tuple[dt.date, ContractError]]]:
+    """Land one chart's partitions for ``dates``. ``published`` maps each published date to its
+    API datetime string (one cached available-rankings lookup per chart); other dates are empty
+    partitions. Rankings are fetched concurrently and written in one transaction, so every
+    partition is whole or absent. A ranking that breaks the contract spoils only its own
+    partition (returned with its error); any other failure is raised once the good ones landed.
+    """
+    clock, started = time.monotonic(), utcnow()
     calls_before = client.stats()["total_calls"]
-    try:
-        if isinstance(prefetched, Exception):
-            raise prefetched
-        ranking = prefetched or client.ranking(slug, published[date])
-        if ranking.ranking_date != date:
-            raise ContractError(f"ranking of {slug} for {date} came back dated {ranking.date}")
-    except Exception as exc:
-        wh.upsert(
-            pd.DataFrame(
-                [
-                    {
-                        **log,
-                        "status": "failed",
-                        "published": True,
-                        "finished_at": utcnow(),
-                        "error": str(exc)[:1000],
-                        "duration_seconds": time.monotonic() - clock,
-                    }
-                ]
-            ),
-            "chart_sync_log",
-            ["run_id", "chart_slug", "ranking_date"],
-        )
-        raise
+    outcomes = [RankingOutcome(slug, d, "already_stored") for d in dates if d in skip_stored]
+    todo = [d for d in dates if d not in skip_stored]
+    quiet = [d for d in todo if d not in published]
+    good: dict[dt.date, m.Ranking] = {}
+    failed: list[tuple[dt.date, ContractError]] = []
+    raised: Exception | None = None
+    for date, result in sorted(fetch_rankings(client, slug, todo, published).items()):
+        if isinstance(result, m.Ranking) and result.ranking_date != date:
+            result = ContractError(f"ranking of {slug} for {date} came back dated {result.date}")
+        if isinstance(result, ContractError):
+            failed.append((date, result))
+        elif isinstance(result, Exception):
+            raised = raised or result
+        else:
+            good[date] = result
     now = utcnow()
-    entries = entries_frame(ranking, slug, date)
+    api_calls = client.stats()["total_calls"] - calls_before
+    log = pd.DataFrame(
+        [
+            {
+                "status": "success",
+                "published": True,
+                "ranking_date": d,
+                "entry_count": len(r.entries),
+                "api_calls": api_calls // max(len(good), 1),
+            }
+            for d, r in good.items()
+        ]
+        + [
+            {
+                "status": "not_published",
+                "published": False,
+                "ranking_date": d,
+                "entry_count": 0,
+                "api_calls": 0,
+            }
+            for d in quiet
+        ]
+        + [
+            {"status": "failed", "published": True, "ranking_date": d, "error": str(exc)[:1000]}
+            for d, exc in failed
+        ],
+        columns=["status", "published", "ranking_date", "entry_count", "api_calls", "error"],
+    ).assign(
+        run_id=run_id,
+        chart_slug=slug,
+        started_at=started,
+        finished_at=utcnow(),
+        duration_seconds=time.monotonic() - clock,
+    )
     with wh.transaction() as conn:
-        wh.upsert(chart_frame(ranking.chart, now), "charts", ["slug"], conn=conn)
-        wh.upsert(
-            pd.DataFrame(
-                [
-                    {
-                        "chart_slug": slug,
-                        "ranking_date": date,
-                        "ranking_datetime": ranking.date,
-                        "entry_count": len(entries),
-                        "fetched_at": now,
-                    }
-                ]
-            ),
-            "chart_rankings",
-            ["chart_slug", "ranking_date"],
-            conn=conn,
-        )
-        wh.replace_partition(
-            entries, "chart_ranking_entries", {"chart_slug": slug, "ranking_date": date}, conn=conn
-        )
-        wh.upsert(
-            pd.DataFrame(
-                [
-                    {
-                        **log,
-                        "status": "success",
-                        "published": True,
-                        "entry_count": len(entries),
-                        "api_calls": client.stats()["total_calls"] - calls_before,
-                        "finished_at": utcnow(),
-                        "duration_seconds": time.monotonic() - clock,
-                    }
-                ]
-            ),
-            "chart_sync_log",
-            ["run_id", "chart_slug", "ranking_date"],
-            conn=conn,
-        )
-    preview = [
-        {
-            "position": e.position,
-            "song": e.song.name,
-            "artist": e.song.credit_name,
-            "old_position": e.old_position,
-            "entry_state": e.entry_state,
-        }
-        for e in ranking.entries[:10]
-    ]
-    return RankingOutcome(slug, date, "synced", len(entries), preview)
+        if good:
+            latest = good[max(good)]
+            wh.upsert(chart_frame(latest.chart, now), "charts", ["slug"], conn=conn)
+            wh.upsert(
+                pd.DataFrame(
+                    [
+                        {
+                            "chart_slug": slug,
+                            "ranking_date": d,
+                            "ranking_datetime": r.date,
+                            "entry_count": len(r.entries),
+                            "fetched_at": now,
+                        }
+                        for d, r in good.items()
+                    ]
+                ),
+                "chart_rankings",
+                ["chart_slug", "ranking_date"],
+                conn=conn,
+            )
+            wh.replace_partitions(
+                pd.concat([entries_frame(r, slug, d) for d, r in good.items()]),
+                "chart_ranking_entries",
+                ["chart_slug", "ranking_date"],
+                conn=conn,
+            )
+        wh.upsert(log, "chart_sync_log", ["run_id", "chart_slug", "ranking_date"], conn=conn)
+    if raised is not None:
+        raise raised
+    for date, ranking in good.items():
+        preview = [
+            {
+                "position": e.position,
+                "song": e.song.name,
+                "artist": e.song.credit_name,
+                "old_position": e.old_position,
+                "entry_state": e.entry_state,
+            }
+            for e in ranking.entries[:10]
+        ]
+        outcomes.append(RankingOutcome(slug, date, "synced", len(ranking.entries), preview))
+    outcomes += [RankingOutcome(slug, d, "not_published") for d in quiet]
+    return sorted(outcomes, key=lambda o: o.date), failed
 
 
 def movement(row: dict) -> str:
@@ -247,7 +244,7 @@ def fetch_rankings(
     def attempt(date: dt.date) -> m.Ranking | Exception:
         try:
             return client.ranking(slug, published[date])
-        except Exception as exc:  # noqa: BLE001 - handed back to sync_ranking to raise
+        except Exception as exc:  # noqa: BLE001 - handed back to sync_rankings
             return exc
 
     return dict(fetch_concurrently(attempt, [d for d in dates if d in published]))

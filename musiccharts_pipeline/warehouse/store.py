@@ -222,6 +222,31 @@ class Warehouse:
                 )
         return len(frame)
 
+    def replace_partitions(
+        self,
+        frame: pd.DataFrame,
+        table: str,
+        keys: Sequence[str],
+        conn: Connection | None = None,
+    ) -> int:
+        """Replace every partition present in ``frame`` (partitions = distinct ``keys``
+        values) with the frame's rows: one staging load, one delete, one insert."""
+        if frame.empty:
+            return 0
+        frame = self._conform(frame, table)
+        cols = ", ".join(_quote(c) for c in frame.columns)
+        match = " AND ".join(f"t.{_quote(k)} = d.{_quote(k)}" for k in keys)
+        key_list = ", ".join(_quote(k) for k in keys)
+        with self._in_transaction(conn) as tx, self._staged(tx, frame, table) as stage:
+            tx.exec_driver_sql(
+                f"DELETE FROM {self._qualified(table)} AS t USING "
+                f"(SELECT DISTINCT {key_list} FROM {stage}) AS d WHERE {match}"
+            )
+            tx.exec_driver_sql(
+                f"INSERT INTO {self._qualified(table)} ({cols}) SELECT {cols} FROM {stage}"
+            )
+        return len(frame)
+
     # -- internals --------------------------------------------------------------------------
 
     def _qualified(self, table: str) -> str:
@@ -278,7 +303,13 @@ class Warehouse:
                 f"CREATE TEMP TABLE {name} (LIKE {self._qualified(table)} "
                 "INCLUDING DEFAULTS) ON COMMIT DROP"
             )
-            cur.copy_expert(f"COPY {name} ({cols}) FROM STDIN", _copy_text(frame))
+            if _has_null_marker(frame):  # a literal \\N string: the exact, slower format
+                cur.copy_expert(f"COPY {name} ({cols}) FROM STDIN", _copy_text(frame))
+            else:
+                cur.copy_expert(
+                    f"COPY {name} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                    _copy_csv(frame),
+                )
         yield name
 
 
@@ -306,6 +337,22 @@ def _kind(data_type: str) -> str:
         if needle in name:
             return kind
     return "text"
+
+
+_NULL = "\\N"
+
+
+def _has_null_marker(frame: pd.DataFrame) -> bool:
+    return any(frame[c].dtype == object and (frame[c] == _NULL).any() for c in frame.columns)
+
+
+def _copy_csv(frame: pd.DataFrame) -> io.StringIO:
+    """CSV for COPY, rendered by pandas' C writer: unquoted ``\\N`` is NULL, while an empty
+    string stays an empty string (PostgreSQL reads an unquoted empty CSV field as "")."""
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, header=False, na_rep=_NULL, date_format="%Y-%m-%d %H:%M:%S.%f")
+    buf.seek(0)
+    return buf
 
 
 def _copy_text(frame: pd.DataFrame) -> io.StringIO:
