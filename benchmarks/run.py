@@ -71,8 +71,9 @@ def entries(n: int) -> pd.DataFrame:
 
 
 def bench_bulk(rows: int, orm_rows: int) -> dict:
-    """Our writer (replace_partition per ranking, as the asset writes) against row-at-a-time
-    ORM inserts committed one by one (the old Django save()) and PostgreSQL's own COPY."""
+    """Our writer (replace_partitions: a run's rankings in one load, as chart_rankings writes
+    them) against row-at-a-time ORM inserts committed one by one (the old Django save()) and
+    PostgreSQL's own COPY of the same rows into the same empty table."""
     from musiccharts_pipeline.warehouse import Warehouse
 
     frame = entries(rows)
@@ -81,14 +82,7 @@ def bench_bulk(rows: int, orm_rows: int) -> dict:
         wh = Warehouse(url)
         wh.migrate()
         started = time.perf_counter()
-        with wh.transaction() as conn:
-            for date, part in frame.groupby("ranking_date"):
-                wh.replace_partition(
-                    part,
-                    "chart_ranking_entries",
-                    {"chart_slug": "global-28", "ranking_date": date},
-                    conn=conn,
-                )
+        wh.replace_partitions(frame, "chart_ranking_entries", ["chart_slug", "ranking_date"])
         out["ours_pg_rows_per_s"] = rows / (time.perf_counter() - started)
 
         # COPY ceiling: the same rows rendered as CSV and copied straight into an empty table
@@ -133,14 +127,7 @@ def bench_bulk(rows: int, orm_rows: int) -> dict:
         wh = Warehouse(f"duckdb:///{tmp}/bench.duckdb")
         wh.migrate()
         started = time.perf_counter()
-        with wh.transaction() as conn:
-            for date, part in frame.groupby("ranking_date"):
-                wh.replace_partition(
-                    part,
-                    "chart_ranking_entries",
-                    {"chart_slug": "global-28", "ranking_date": date},
-                    conn=conn,
-                )
+        wh.replace_partitions(frame, "chart_ranking_entries", ["chart_slug", "ranking_date"])
         out["ours_duckdb_rows_per_s"] = rows / (time.perf_counter() - started)
     out["bulk_vs_row_at_a_time"] = out["ours_pg_rows_per_s"] / out["orm_pg_rows_per_s"]
     out["bulk_vs_copy_ceiling"] = out["ours_pg_rows_per_s"] / out["copy_pg_rows_per_s"]
