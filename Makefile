@@ -12,9 +12,13 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-dagster-home:
+# The pool limit is set explicitly: left to the first runs, Dagster creates it lazily and two
+# runs racing to do so collide (seen in test_concurrency).
+dagster-home: install
 	mkdir -p $(DAGSTER_HOME)
 	test -f $(DAGSTER_HOME)/dagster.yaml || cp deploy/dagster.local.yaml $(DAGSTER_HOME)/dagster.yaml
+	test -f $(DAGSTER_HOME)/.pool-set || { $(BIN)/dagster instance concurrency set soundcharts_api 4 \
+	  && touch $(DAGSTER_HOME)/.pool-set; }
 
 run: install dagster-home
 	$(BIN)/musiccharts run
