@@ -11,24 +11,12 @@ import pytest
 from musiccharts_pipeline.assets import CASCADE_ASSETS
 from musiccharts_pipeline.partitions import chart_day_key
 from musiccharts_pipeline.warehouse import SCHEMA
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
+from musiccharts_pipeline_tests.helpers import materialize_chart
 
 
 def _run(resources, slug, date=None, end=None, selection=None, instance=None):
-    instance = instance or dg.DagsterInstance.ephemeral()
-    instance.add_dynamic_partitions("charts", [slug])
-    kwargs = {}
-    if end is None:
-        kwargs["partition_key"] = str(chart_day_key(slug, date))
-    else:
-        kwargs["tags"] = {
-            RANGE_START: str(chart_day_key(slug, date)),
-            RANGE_END: str(chart_day_key(slug, end)),
-        }
-    result = dg.materialize(
-        CASCADE_ASSETS, resources=resources, instance=instance, selection=selection, **kwargs
+    result = materialize_chart(
+        resources, instance or dg.DagsterInstance.ephemeral(), slug, date, end, selection
     )
     assert result.success
     return result

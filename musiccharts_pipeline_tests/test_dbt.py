@@ -10,24 +10,14 @@ import pandas as pd
 import pytest
 from dagster_dbt import DbtCliResource
 
-from musiccharts_pipeline.assets import CASCADE_ASSETS
 from musiccharts_pipeline.dashboard import dashboard
 from musiccharts_pipeline.dbt import dbt_project, musiccharts_dbt
 from musiccharts_pipeline.dbt.environment import apply_dbt_env
-from musiccharts_pipeline.partitions import chart_day_key
-
-RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+from musiccharts_pipeline_tests.helpers import materialize_chart
 
 
 def _sync(pipeline, instance, slug, start, end):
-    instance.add_dynamic_partitions("charts", [slug])
-    result = dg.materialize(
-        CASCADE_ASSETS,
-        resources=pipeline,
-        instance=instance,
-        tags={RANGE[0]: str(chart_day_key(slug, start)), RANGE[1]: str(chart_day_key(slug, end))},
-    )
-    assert result.success
+    assert materialize_chart(pipeline, instance, slug, start, end).success
 
 
 def _build(pipeline, instance, tmp_path, monkeypatch):

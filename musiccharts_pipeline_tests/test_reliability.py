@@ -15,11 +15,9 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from musiccharts_pipeline.assets import CASCADE_ASSETS
-from musiccharts_pipeline.partitions import chart_day_key
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
+from musiccharts_pipeline_tests.helpers import materialize_chart
 
-RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 TABLES = (
     "charts",
     "chart_rankings",
@@ -43,24 +41,7 @@ MIXED_FAULTS = {
 }
 
 
-def _materialize(resources, instance, slug, start, end=None, raise_on_error=True):
-    instance.add_dynamic_partitions("charts", [slug])
-    if end is None or end == start:
-        kwargs = {"partition_key": str(chart_day_key(slug, start))}
-    else:
-        kwargs = {
-            "tags": {
-                RANGE[0]: str(chart_day_key(slug, start)),
-                RANGE[1]: str(chart_day_key(slug, end)),
-            }
-        }
-    return dg.materialize(
-        CASCADE_ASSETS,
-        resources=resources,
-        instance=instance,
-        raise_on_error=raise_on_error,
-        **kwargs,
-    )
+_materialize = materialize_chart
 
 
 def checksums(wh: Warehouse) -> dict[str, str]:

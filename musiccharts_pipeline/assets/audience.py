@@ -3,11 +3,7 @@
 import dagster as dg
 
 from musiccharts_pipeline.assets.common import (
-    CASCADE,
-    GROUP,
-    POOL,
-    RETRY,
-    SINGLE_RUN,
+    DOWNSTREAM_API_ASSET,
     ApiMeter,
     dates_by_chart,
     entity_metadata,
@@ -15,21 +11,10 @@ from musiccharts_pipeline.assets.common import (
     songs_in,
     subscription_of,
 )
-from musiccharts_pipeline.partitions import chart_days
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
 from musiccharts_pipeline.sync import audience, entities
 from musiccharts_pipeline.sync.entities import EntityOutcome
 from musiccharts_pipeline.warehouse import SCHEMA
-
-COMMON = dict(
-    partitions_def=chart_days,
-    backfill_policy=SINGLE_RUN,
-    pool=POOL,
-    retry_policy=RETRY,
-    group_name=GROUP,
-    automation_condition=CASCADE,
-    kinds={"python", "sql"},
-)
 
 
 def audience_targets(context, wh) -> dict[tuple[str, ...], list[str]]:
@@ -52,7 +37,7 @@ def audience_targets(context, wh) -> dict[tuple[str, ...], list[str]]:
         )
     ],
     description="Cumulative audience series of the run's tracks on the priority platforms.",
-    **COMMON,
+    **DOWNSTREAM_API_ASSET,
 )
 @final_api_errors()
 def track_audience(
@@ -99,7 +84,7 @@ def _decreasing(wh, songs: list[str]) -> int:
 @dg.asset(
     deps=["artists"],
     description="Follower and listener series of the run's artists on the priority platforms.",
-    **COMMON,
+    **DOWNSTREAM_API_ASSET,
 )
 @final_api_errors()
 def artist_audience(

@@ -6,7 +6,7 @@ import datetime as dt
 
 import dagster as dg
 
-from musiccharts_pipeline.partitions import split_key
+from musiccharts_pipeline.partitions import chart_days, split_key
 from musiccharts_pipeline.soundcharts import SoundChartsClient
 from musiccharts_pipeline.soundcharts import errors as api_errors
 from musiccharts_pipeline.sync import subscriptions
@@ -22,6 +22,17 @@ SINGLE_RUN = dg.BackfillPolicy.single_run()
 
 #: eager() without its latest-time-window clause, so a late or backfilled ranking cascades too.
 CASCADE = dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
+
+#: What every API-calling asset downstream of chart_rankings shares.
+DOWNSTREAM_API_ASSET = dict(
+    partitions_def=chart_days,
+    backfill_policy=SINGLE_RUN,
+    pool=POOL,
+    retry_policy=RETRY,
+    group_name=GROUP,
+    automation_condition=CASCADE,
+    kinds={"python", "sql"},
+)
 
 
 def dates_by_chart(context: dg.AssetExecutionContext) -> dict[str, list[dt.date]]:

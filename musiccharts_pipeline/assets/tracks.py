@@ -3,11 +3,7 @@
 import dagster as dg
 
 from musiccharts_pipeline.assets.common import (
-    CASCADE,
-    GROUP,
-    POOL,
-    RETRY,
-    SINGLE_RUN,
+    DOWNSTREAM_API_ASSET,
     ApiMeter,
     dates_by_chart,
     entity_metadata,
@@ -15,20 +11,9 @@ from musiccharts_pipeline.assets.common import (
     songs_in,
     subscription_of,
 )
-from musiccharts_pipeline.partitions import chart_days
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
 from musiccharts_pipeline.sync import entities
 from musiccharts_pipeline.warehouse import SCHEMA
-
-COMMON = dict(
-    partitions_def=chart_days,
-    backfill_policy=SINGLE_RUN,
-    pool=POOL,
-    retry_policy=RETRY,
-    group_name=GROUP,
-    automation_condition=CASCADE,
-    kinds={"python", "sql"},
-)
 
 
 def metadata_songs(context, wh) -> tuple[list[str], list[str]]:
@@ -53,7 +38,7 @@ def metadata_songs(context, wh) -> tuple[list[str], list[str]]:
     ],
     description="Track metadata of the songs in the rankings; artists found are created and "
     "linked (track_artists, primary artist).",
-    **COMMON,
+    **DOWNSTREAM_API_ASSET,
 )
 @final_api_errors()
 def tracks(
@@ -85,7 +70,9 @@ def tracks(
     )
 
 
-@dg.asset(deps=["tracks"], description="Artist metadata of the run's tracks.", **COMMON)
+@dg.asset(
+    deps=["tracks"], description="Artist metadata of the run's tracks.", **DOWNSTREAM_API_ASSET
+)
 @final_api_errors()
 def artists(
     context: dg.AssetExecutionContext,
