@@ -48,9 +48,10 @@ def track_audience(
     wh, client = warehouse.get(), soundcharts.get()
     meter = ApiMeter(client)
     total = EntityOutcome()
-    for platforms, songs in audience_targets(context, wh).items():
+    targets = audience_targets(context, wh)
+    for platforms, songs in targets.items():
         total.add(audience.sync_track_audience(client, wh, songs, platforms))
-    songs = sorted({s for group in audience_targets(context, wh).values() for s in group})
+    songs = sorted({s for group in targets.values() for s in group})
     decreasing = _decreasing(wh, songs)
     return dg.MaterializeResult(
         metadata=entity_metadata(total, meter),

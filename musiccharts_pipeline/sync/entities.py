@@ -283,11 +283,12 @@ def derive_genres(wh: Warehouse, track_uuids: Iterable[str], artist_uuids: Itera
     """Extract genres from the stored raw metadata; set primary genres. No API call."""
     counts = {"genres": 0, "track_genres": 0, "artist_genres": 0, "tracks": 0, "artists": 0}
     genres: dict[str, dict] = {}
-    links = {"track": [], "artist": []}
+    owners: dict[str, list[str]] = {"track": [], "artist": []}  # whose links are replaced
+    links: dict[str, list[dict]] = {"track": [], "artist": []}
     primary: dict[str, str] = {}
-    for owner, table, uuids in (
-        ("track", "tracks", track_uuids),
-        ("artist", "artists", artist_uuids),
+    for owner, table, model, uuids in (
+        ("track", "tracks", m.Song, track_uuids),
+        ("artist", "artists", m.Artist, artist_uuids),
     ):
         uuids = sorted(set(uuids))
         if not uuids:
@@ -297,35 +298,31 @@ def derive_genres(wh: Warehouse, track_uuids: Iterable[str], artist_uuids: Itera
             "WHERE uuid IN :uuids AND raw_json IS NOT NULL AND metadata_fetched_at IS NOT NULL",
             {"uuids": uuids},
         )
-        model = m.Song if owner == "track" else m.Artist
         for row in frame.itertuples():
-            payload = model.model_validate(json.loads(row.raw_json))
-            rows, ids = genre_rows(payload.genres)
+            rows, ids = genre_rows(model.model_validate(json.loads(row.raw_json)).genres)
             genres.update({r["id"]: r for r in rows})
-            links[owner].extend(
+            links[owner] += [
                 {f"{owner}_uuid": row.uuid, "genre_id": gid, "is_primary": k == 0}
                 for k, gid in enumerate(ids)
-            )
+            ]
             if owner == "track" and ids:
                 primary[row.uuid] = genres[ids[0]]["name"]
+        owners[owner] = frame.uuid.tolist()
         counts[f"{owner}s"] = len(frame)
-        links[owner] = (frame.uuid.tolist(), links[owner])
     with wh.transaction() as conn:
         counts["genres"] = wh.upsert(
             pd.DataFrame(list(genres.values())), "genres", ["id"], conn=conn
         )
         for owner in ("track", "artist"):
-            if not links[owner]:
+            if not owners[owner]:
                 continue
-            owners, rows = links[owner]
-            if owners:
-                wh.execute(
-                    f"DELETE FROM {SCHEMA}.{owner}_genres WHERE {owner}_uuid IN :uuids",
-                    {"uuids": owners},
-                    conn=conn,
-                )
+            wh.execute(
+                f"DELETE FROM {SCHEMA}.{owner}_genres WHERE {owner}_uuid IN :uuids",
+                {"uuids": owners[owner]},
+                conn=conn,
+            )
             counts[f"{owner}_genres"] = wh.upsert(
-                pd.DataFrame(rows, columns=[f"{owner}_uuid", "genre_id", "is_primary"]),
+                pd.DataFrame(links[owner], columns=[f"{owner}_uuid", "genre_id", "is_primary"]),
                 f"{owner}_genres",
                 [f"{owner}_uuid", "genre_id"],
                 conn=conn,
