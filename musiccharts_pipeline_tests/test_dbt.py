@@ -141,13 +141,19 @@ def test_incremental_run_equals_full_refresh(filled, pipeline, tmp_path, monkeyp
     wh, instance, _, today = filled
     _sync(pipeline, instance, "top-50-fr", today, today)  # a new day: new tracks, new audience
     _build(pipeline, instance, tmp_path, monkeypatch)
-    marts = ("track_audience_daily", "artist_audience_daily")
+    # a ranking backfilled before the stored ones changes the movement of those after it
+    _sync(
+        pipeline, instance, "top-50-fr", today - dt.timedelta(days=6), today - dt.timedelta(days=5)
+    )
+    _build(pipeline, instance, tmp_path, monkeypatch)
+    marts = ("int_ranking_movements", "track_audience_daily", "artist_audience_daily")
 
     def snapshot():
         out = {}
         for name in marts:
             frame = wh.read_frame(f"SELECT * FROM analytics.{name}").drop(columns=["loaded_before"])
             out[name] = frame.sort_values(list(frame.columns[:3])).reset_index(drop=True)
+        assert len(out["int_ranking_movements"]) == 6 * 50 + 50  # every stored ranking entry
         return out
 
     incremental = snapshot()

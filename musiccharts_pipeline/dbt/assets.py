@@ -1,5 +1,6 @@
 """@dbt_assets over dbt_project/, with sources mapped to the SoundCharts assets."""
 
+import gc
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,7 +71,11 @@ def musiccharts_dbt(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
     """dbt build: models and their tests (as asset checks), incremental where it pays."""
-    apply_dbt_env(warehouse.get().url)
+    env = apply_dbt_env(warehouse.get().url)
+    if env["MUSICCHARTS_DBT_TARGET"] == "duckdb":
+        # dbt opens the DuckDB file from another process: drop any connection of ours that
+        # only awaits garbage collection, or its file lock would refuse dbt
+        gc.collect()
     yield from dbt.cli(["build"], context=context).stream()
 
 
