@@ -331,3 +331,13 @@ def test_simulator_serve_command_over_loopback(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_low_quota_is_tracked_and_warned(http_simulator, http_client, caplog):
+    sim, _ = http_simulator
+    sim.set_quota(1_001)
+    with caplog.at_level(logging.WARNING, logger="musiccharts_pipeline.soundcharts.client"):
+        http_client.platforms()
+    assert http_client.quota_remaining == 1_000
+    assert http_client.stats()["quota_remaining"] == 1_000
+    assert "quota is low: 1000 calls remaining" in caplog.text
