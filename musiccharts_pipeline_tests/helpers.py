@@ -11,6 +11,22 @@ from musiccharts_pipeline.partitions import chart_day_key
 
 RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
+#: The tables the SoundCharts assets fill (not the sync bookkeeping).
+DATA_TABLES = (
+    "charts",
+    "chart_rankings",
+    "chart_ranking_entries",
+    "tracks",
+    "track_artists",
+    "artists",
+    "genres",
+    "track_genres",
+    "artist_genres",
+    "track_audience",
+    "artist_audience",
+    "artist_streaming",
+)
+
 
 def materialize_chart(
     resources,

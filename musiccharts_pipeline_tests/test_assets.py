@@ -11,7 +11,7 @@ import pytest
 from musiccharts_pipeline.assets import CASCADE_ASSETS
 from musiccharts_pipeline.partitions import chart_day_key
 from musiccharts_pipeline.warehouse import SCHEMA
-from musiccharts_pipeline_tests.helpers import materialize_chart
+from musiccharts_pipeline_tests.helpers import DATA_TABLES, materialize_chart
 
 
 def _run(resources, slug, date=None, end=None, selection=None, instance=None):
@@ -32,20 +32,7 @@ def _meta(result, asset):
 def _snapshot(wh) -> dict[str, pd.DataFrame]:
     """Every data table, minus the columns that record when a fetch happened."""
     out = {}
-    for table in (
-        "charts",
-        "chart_rankings",
-        "chart_ranking_entries",
-        "tracks",
-        "track_artists",
-        "artists",
-        "genres",
-        "track_genres",
-        "artist_genres",
-        "track_audience",
-        "artist_audience",
-        "artist_streaming",
-    ):
+    for table in DATA_TABLES:
         frame = wh.read_frame(f"SELECT * FROM {SCHEMA}.{table}")
         frame = frame.drop(columns=[c for c in frame.columns if c.endswith(("_at",))])
         out[table] = frame.sort_values(list(frame.columns[:3])).reset_index(drop=True)

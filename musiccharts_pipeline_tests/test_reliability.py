@@ -16,22 +16,8 @@ import pandas as pd
 import pytest
 
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
-from musiccharts_pipeline_tests.helpers import materialize_chart
+from musiccharts_pipeline_tests.helpers import DATA_TABLES, materialize_chart
 
-TABLES = (
-    "charts",
-    "chart_rankings",
-    "chart_ranking_entries",
-    "tracks",
-    "track_artists",
-    "artists",
-    "genres",
-    "track_genres",
-    "artist_genres",
-    "track_audience",
-    "artist_audience",
-    "artist_streaming",
-)
 MIXED_FAULTS = {
     "rate_limit": 0.03,
     "server_error": 0.03,
@@ -47,7 +33,7 @@ _materialize = materialize_chart
 def checksums(wh: Warehouse) -> dict[str, str]:
     """A checksum per table over every row, minus the columns that record fetch times."""
     out = {}
-    for table in TABLES:
+    for table in DATA_TABLES:
         frame = wh.read_frame(f"SELECT * FROM {SCHEMA}.{table}")
         frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_at")])
         frame = frame.astype(str).sort_values(list(frame.columns)).reset_index(drop=True)
@@ -322,6 +308,6 @@ def test_api_key_absent_from_event_log_compute_logs_run_config_and_warehouse(
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
     wh = Warehouse(warehouse_url)
-    for table in [*TABLES, "chart_sync_log", "chart_subscriptions"]:
+    for table in [*DATA_TABLES, "chart_sync_log", "chart_subscriptions"]:
         frame = wh.read_frame(f"SELECT * FROM {SCHEMA}.{table}")
         assert secret not in frame.to_csv(), table
