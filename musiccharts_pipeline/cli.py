@@ -13,6 +13,9 @@ from musiccharts_pipeline.soundcharts import errors as api_errors
 from musiccharts_pipeline.sync import rules
 from musiccharts_pipeline.sync import subscriptions as subs
 
+#: The shell shows warnings and errors; the full event log is in the Dagster UI.
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
 
 class CliError(Exception):
     pass
@@ -65,6 +68,7 @@ def materialize_chart(instance, sub: subs.Subscription, start: dt.date, end: dt.
         instance=instance,
         resources=resources_from_env(),
         raise_on_error=False,
+        run_config=QUIET_CONSOLE,
         **kwargs,
     )
 
@@ -115,6 +119,7 @@ def build_analytics(instance):
         instance=instance,
         resources={**resources_from_env(), "dbt": DbtCliResource(project_dir=dbt_project)},
         raise_on_error=False,
+        run_config=QUIET_CONSOLE,
     )
     print(f"dbt build and dashboard: {'ok' if result.success else 'FAILED'} (run {result.run_id})")
     return result
