@@ -11,23 +11,9 @@ from musiccharts_pipeline.warehouse.migrations import (
     head_revision,
     upgrade_to_head,
 )
+from musiccharts_pipeline_tests.helpers import DATA_TABLES
 
-EXPECTED_TABLES = {
-    "charts",
-    "chart_rankings",
-    "chart_ranking_entries",
-    "chart_sync_log",
-    "chart_subscriptions",
-    "tracks",
-    "track_artists",
-    "artists",
-    "genres",
-    "track_genres",
-    "artist_genres",
-    "track_audience",
-    "artist_audience",
-    "artist_streaming",
-}
+EXPECTED_TABLES = {*DATA_TABLES, "chart_sync_log", "chart_subscriptions"}
 
 HOSTILE = [
     'it\'s "quoted"',

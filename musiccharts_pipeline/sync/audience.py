@@ -9,8 +9,8 @@ import pandas as pd
 
 from musiccharts_pipeline.soundcharts import SoundChartsClient
 from musiccharts_pipeline.sync.entities import (
-    BATCH,
     EntityOutcome,
+    chunks,
     fetch_concurrently,
     plan_refresh,
 )
@@ -104,8 +104,7 @@ def sync_track_audience(
     platforms = [p for p in platforms if p in SONG_AUDIENCE_PLATFORMS]
     todo, fresh, _ = plan_refresh(wh, "tracks", "audience_fetched_at", uuids, now, max_age)
     out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
-    for start in range(0, len(todo), BATCH):
-        batch = todo[start : start + BATCH]
+    for batch in chunks(todo):
         jobs = _plan(wh, "track_audience", "track_uuid", batch, platforms, today)
         results = fetch_concurrently(lambda job: client.song_audience(*job), jobs)
         frame = pd.DataFrame(
@@ -152,8 +151,7 @@ def sync_artist_audience(
     platforms = list(platforms)
     todo, fresh, _ = plan_refresh(wh, "artists", "audience_fetched_at", uuids, now, max_age)
     out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
-    for start in range(0, len(todo), BATCH):
-        batch = todo[start : start + BATCH]
+    for batch in chunks(todo):
         social = _plan(
             wh,
             "artist_audience",

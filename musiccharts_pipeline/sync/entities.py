@@ -56,6 +56,12 @@ def slugify(text: str | None) -> str | None:
     return slug or None
 
 
+def chunks(items: Sequence[T], size: int = BATCH) -> Iterable[Sequence[T]]:
+    """Consecutive slices of at most ``size`` items: one write transaction each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def fetch_concurrently(
     fetch: Callable[[T], R], items: Sequence[T], workers: int = WORKERS
 ) -> list[tuple[T, R]]:
@@ -160,8 +166,7 @@ def sync_tracks(
     now = now or utcnow()
     todo, fresh, known = plan_refresh(wh, "tracks", "metadata_fetched_at", uuids, now, max_age)
     out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
-    for start in range(0, len(todo), BATCH):
-        batch = todo[start : start + BATCH]
+    for batch in chunks(todo):
         songs = [s for _, s in fetch_concurrently(client.song, batch) if s is not None]
         out.missing += len(batch) - len(songs)
         tracks, links, stubs = track_frames(songs, now)
@@ -219,8 +224,7 @@ def sync_artists(
         if ts is not None
     }
     out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
-    for start in range(0, len(todo), BATCH):
-        batch = todo[start : start + BATCH]
+    for batch in chunks(todo):
         artists = [a for _, a in fetch_concurrently(client.artist, batch) if a is not None]
         out.missing += len(batch) - len(artists)
         out.rows += wh.upsert(artist_frame(artists, now), "artists", ["uuid"])

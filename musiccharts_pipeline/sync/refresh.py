@@ -18,8 +18,6 @@ from musiccharts_pipeline.sync.rules import (
 )
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
-BATCH = 200
-
 
 @dataclasses.dataclass
 class RefreshPlan:
@@ -84,25 +82,20 @@ def plan(
 
 
 def refresh(client: SoundChartsClient, wh: Warehouse, log=print) -> dict:
-    """Run the plan through the same code paths as the assets, batch by batch."""
+    """Run the plan through the same code paths as the assets (which write batch by batch)."""
     todo = plan(wh)
-    done = {"tracks": 0, "artists": 0, "track_audience_rows": 0, "artist_audience_rows": 0}
-    for start in range(0, len(todo.track_metadata), BATCH):
-        batch = todo.track_metadata[start : start + BATCH]
-        done["tracks"] += len(entities.sync_tracks(client, wh, batch).uuids)
-        entities.derive_genres(wh, batch, [])
-        log(
-            f"track metadata: {min(start + BATCH, len(todo.track_metadata))}"
-            f"/{len(todo.track_metadata)}"
-        )
-    for start in range(0, len(todo.artist_metadata), BATCH):
-        batch = todo.artist_metadata[start : start + BATCH]
-        done["artists"] += len(entities.sync_artists(client, wh, batch).uuids)
-        entities.derive_genres(wh, [], batch)
-    for start in range(0, len(todo.track_audience), BATCH):
-        batch = todo.track_audience[start : start + BATCH]
-        done["track_audience_rows"] += audience.sync_track_audience(client, wh, batch).rows
-    for start in range(0, len(todo.artist_audience), BATCH):
-        batch = todo.artist_audience[start : start + BATCH]
-        done["artist_audience_rows"] += audience.sync_artist_audience(client, wh, batch).rows
+    tracks = entities.sync_tracks(client, wh, todo.track_metadata).uuids
+    log(f"track metadata: {len(tracks)}/{len(todo.track_metadata)}")
+    artists = entities.sync_artists(client, wh, todo.artist_metadata).uuids
+    log(f"artist metadata: {len(artists)}/{len(todo.artist_metadata)}")
+    entities.derive_genres(wh, tracks, artists)
+    done = {
+        "tracks": len(tracks),
+        "artists": len(artists),
+        "track_audience_rows": audience.sync_track_audience(client, wh, todo.track_audience).rows,
+        "artist_audience_rows": audience.sync_artist_audience(
+            client, wh, todo.artist_audience
+        ).rows,
+    }
+    log(f"audience: {done['track_audience_rows'] + done['artist_audience_rows']} points")
     return done

@@ -10,7 +10,7 @@ import pandas as pd
 from musiccharts_pipeline.soundcharts import SoundChartsClient
 from musiccharts_pipeline.soundcharts import errors as e
 from musiccharts_pipeline.sync.audience import DEFAULT_PRIORITY_PLATFORMS
-from musiccharts_pipeline.sync.rules import FREQUENCIES, utcnow, validate_slug
+from musiccharts_pipeline.sync.rules import FREQUENCIES, overdue, utcnow, validate_slug
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
 #: Seeded on first run: a few daily charts, one weekly, one monthly.
@@ -161,8 +161,6 @@ def seed_defaults(
 
 def sync_status(wh: Warehouse, today: dt.date) -> pd.DataFrame:
     """Per subscription: newest stored ranking, rankings stored, success rate, mean duration."""
-    from musiccharts_pipeline.sync.rules import overdue
-
     frame = wh.read_frame(f"""
         SELECT s.chart_slug, s.frequency, s.custom_interval_hours, s.active,
                (SELECT max(r.ranking_date) FROM {SCHEMA}.chart_rankings r
