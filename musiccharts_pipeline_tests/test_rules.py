@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 
 from musiccharts_pipeline.partitions import chart_day_key, split_key
 from musiccharts_pipeline.soundcharts import models as m
 from musiccharts_pipeline.sync import rules
-from musiccharts_pipeline.sync.entities import genre_rows
+from musiccharts_pipeline.sync.entities import fetch_concurrently, genre_rows
 
 TODAY = dt.date(2026, 6, 15)
 NOW = dt.datetime(2026, 6, 15, 12, 0)
@@ -90,3 +92,23 @@ def test_partition_keys_round_trip():
     assert split_key("top-50-fr|2026-03-04") == ("top-50-fr", dt.date(2026, 3, 4))
     with pytest.raises(rules.InvalidChartSlug):
         rules.validate_slug("x" * 200)
+
+
+def test_fetch_concurrently_keeps_order_and_stops_at_the_first_failure():
+    assert fetch_concurrently(lambda i: i * i, list(range(50)), workers=4) == [
+        (i, i * i) for i in range(50)
+    ]
+    started, lock = [], threading.Lock()
+
+    def fetch(i: int) -> int:
+        with lock:
+            started.append(i)
+        time.sleep(0.002)
+        if i == 10:
+            raise RuntimeError("quota is spent")
+        return i
+
+    with pytest.raises(RuntimeError, match="quota is spent"):
+        fetch_concurrently(fetch, list(range(500)), workers=4)
+    # items 0..10 plus at most the other workers' calls already running: nothing queued is asked
+    assert 11 <= len(started) <= 11 + 4, started

@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
@@ -65,11 +66,37 @@ def chunks(items: Sequence[T], size: int = BATCH) -> Iterable[Sequence[T]]:
 def fetch_concurrently(
     fetch: Callable[[T], R], items: Sequence[T], workers: int = WORKERS
 ) -> list[tuple[T, R]]:
-    """Call ``fetch`` on every item from a thread pool (the client's rate ceiling still holds)."""
+    """Call ``fetch`` on every item from a thread pool (the client's rate ceiling still holds).
+
+    The first error stops the batch: queued items are cancelled (only the calls already in flight
+    finish), so a spent quota or a revoked key does not go on to fail every remaining item.
+    """
     if not items:
         return []
-    with concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
-        return list(zip(items, pool.map(fetch, items), strict=True))
+    failed = threading.Event()
+
+    def guarded(item: T) -> R:
+        if failed.is_set():
+            raise _Skipped
+        try:
+            return fetch(item)
+        except BaseException:
+            failed.set()
+            raise
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=min(workers, len(items)))
+    try:
+        futures = [pool.submit(guarded, item) for item in items]
+        concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    # items start in order, so a skipped or cancelled item always follows a real failure: the
+    # first error in item order is a real one
+    return [(item, future.result()) for item, future in zip(items, futures, strict=True)]
+
+
+class _Skipped(Exception):
+    """An item not fetched because an earlier one failed."""
 
 
 def _fetched_at(wh: Warehouse, table: str, column: str, uuids: Iterable[str]) -> dict:

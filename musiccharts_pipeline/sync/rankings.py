@@ -11,6 +11,7 @@ import pandas as pd
 
 from musiccharts_pipeline.soundcharts import SoundChartsClient
 from musiccharts_pipeline.soundcharts import models as m
+from musiccharts_pipeline.soundcharts import errors
 from musiccharts_pipeline.soundcharts.errors import ContractError
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
@@ -241,9 +242,16 @@ def fetch_rankings(
     a failure is returned in place of its ranking so each partition fails on its own."""
     from musiccharts_pipeline.sync.entities import fetch_concurrently
 
+    fatal: list[Exception] = []  # a spent quota or refused key fails every date: ask no more
+
     def attempt(date: dt.date) -> m.Ranking | Exception:
+        if fatal:
+            return fatal[0]
         try:
             return client.ranking(slug, published[date])
+        except (errors.QuotaExhausted, errors.AuthError) as exc:
+            fatal.append(exc)
+            return exc
         except Exception as exc:  # noqa: BLE001 - handed back to sync_rankings
             return exc
 
