@@ -9,9 +9,8 @@ import time
 
 import pandas as pd
 
-from musiccharts_pipeline.soundcharts import SoundChartsClient
+from musiccharts_pipeline.soundcharts import SoundChartsClient, errors
 from musiccharts_pipeline.soundcharts import models as m
-from musiccharts_pipeline.soundcharts import errors
 from musiccharts_pipeline.soundcharts.errors import ContractError
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
