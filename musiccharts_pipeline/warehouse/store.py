@@ -214,12 +214,7 @@ class Warehouse:
             if frame.empty:
                 return 0
             frame = self._conform(frame, table)
-            columns = ", ".join(_quote(c) for c in frame.columns)
-            with self._staged(tx, frame, table) as stage:
-                tx.exec_driver_sql(
-                    f"INSERT INTO {self._qualified(table)} ({columns}) "
-                    f"SELECT {columns} FROM {stage}"
-                )
+            self._insert(tx, frame, table)
         return len(frame)
 
     def replace_partitions(
@@ -234,17 +229,17 @@ class Warehouse:
         if frame.empty:
             return 0
         frame = self._conform(frame, table)
-        cols = ", ".join(_quote(c) for c in frame.columns)
+        keys = list(keys)
         match = " AND ".join(f"t.{_quote(k)} = d.{_quote(k)}" for k in keys)
-        key_list = ", ".join(_quote(k) for k in keys)
-        with self._in_transaction(conn) as tx, self._staged(tx, frame, table) as stage:
-            tx.exec_driver_sql(
-                f"DELETE FROM {self._qualified(table)} AS t USING "
-                f"(SELECT DISTINCT {key_list} FROM {stage}) AS d WHERE {match}"
-            )
-            tx.exec_driver_sql(
-                f"INSERT INTO {self._qualified(table)} ({cols}) SELECT {cols} FROM {stage}"
-            )
+        # only the (few) partition keys are staged for the delete; the rows themselves go
+        # straight into the table (PostgreSQL: one COPY), all in one transaction
+        partitions = frame[keys].drop_duplicates()
+        with self._in_transaction(conn) as tx:
+            with self._staged(tx, partitions, table, keys_only=True) as stage:
+                tx.exec_driver_sql(
+                    f"DELETE FROM {self._qualified(table)} AS t USING {stage} AS d WHERE {match}"
+                )
+            self._insert(tx, frame, table)
         return len(frame)
 
     # -- internals --------------------------------------------------------------------------
@@ -287,7 +282,12 @@ class Warehouse:
         return pd.DataFrame(out, index=frame.index)
 
     @contextlib.contextmanager
-    def _staged(self, conn: Connection, frame: pd.DataFrame, table: str) -> Iterator[str]:
+    def _staged(
+        self, conn: Connection, frame: pd.DataFrame, table: str, keys_only: bool = False
+    ) -> Iterator[str]:
+        """The frame as a relation for one statement: a registered frame on DuckDB, a temporary
+        table filled by COPY on PostgreSQL (typed like ``table``; only the frame's columns when
+        ``keys_only``, so the table's other NOT NULL columns do not apply)."""
         name = f"stage_{table}_{uuid.uuid4().hex[:12]}"
         raw = conn.connection.driver_connection
         if self.backend == "duckdb":
@@ -297,20 +297,45 @@ class Warehouse:
             finally:
                 raw.unregister(name)
             return
-        cols = ", ".join(_quote(c) for c in frame.columns)
         with raw.cursor() as cur:
-            cur.execute(
-                f"CREATE TEMP TABLE {name} (LIKE {self._qualified(table)} "
-                "INCLUDING DEFAULTS) ON COMMIT DROP"
-            )
-            if _has_null_marker(frame):  # a literal \\N string: the exact, slower format
-                cur.copy_expert(f"COPY {name} ({cols}) FROM STDIN", _copy_text(frame))
-            else:
-                cur.copy_expert(
-                    f"COPY {name} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-                    _copy_csv(frame),
+            if keys_only:
+                cols = ", ".join(_quote(c) for c in frame.columns)
+                cur.execute(
+                    f"CREATE TEMP TABLE {name} ON COMMIT DROP AS "
+                    f"SELECT {cols} FROM {self._qualified(table)} WITH NO DATA"
                 )
+            else:
+                cur.execute(
+                    f"CREATE TEMP TABLE {name} (LIKE {self._qualified(table)} "
+                    "INCLUDING DEFAULTS) ON COMMIT DROP"
+                )
+            _copy(cur, name, frame)
         yield name
+
+    def _insert(self, conn: Connection, frame: pd.DataFrame, table: str) -> None:
+        """Append a conformed frame: DuckDB scans it, PostgreSQL COPYs it into the table."""
+        if self.backend == "duckdb":
+            cols = ", ".join(_quote(c) for c in frame.columns)
+            with self._staged(conn, frame, table) as stage:
+                conn.exec_driver_sql(
+                    f"INSERT INTO {self._qualified(table)} ({cols}) SELECT {cols} FROM {stage}"
+                )
+            return
+        with conn.connection.driver_connection.cursor() as cur:
+            _copy(cur, self._qualified(table), frame)
+
+
+def _copy(cursor, target: str, frame: pd.DataFrame) -> None:
+    """COPY a conformed frame into ``target`` (CSV through pandas' C writer; the exact text
+    format when a value is the literal null marker)."""
+    cols = ", ".join(_quote(c) for c in frame.columns)
+    if _has_null_marker(frame):  # a literal \\N string: the exact, slower format
+        cursor.copy_expert(f"COPY {target} ({cols}) FROM STDIN", _copy_text(frame))
+    else:
+        cursor.copy_expert(
+            f"COPY {target} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+            _copy_csv(frame),
+        )
 
 
 def _text(sql: str, params: Mapping[str, Any] | None) -> sa.TextClause:
