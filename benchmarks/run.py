@@ -189,11 +189,10 @@ def bench_api_economy(days: int) -> dict:
     )
 
     charts = ("top-50-fr", "viral-50-global", "tiktok-top-50-weekly")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, dg.DagsterInstance.ephemeral() as instance:
         resources, client = _fresh_pipeline(tmp)
         world = client.simulator.world
         start = world.today - dt.timedelta(days=days - 1)
-        instance = dg.DagsterInstance.ephemeral()
         started = time.perf_counter()
         for slug in charts:
             assert _backfill(resources, instance, slug, start, world.today).success
@@ -233,10 +232,9 @@ def bench_throughput(days: int) -> dict:
     """Requests per second against a 20/s ceiling with 100 ms of simulator latency."""
     import dagster as dg
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, dg.DagsterInstance.ephemeral() as instance:
         resources, client = _fresh_pipeline(tmp, max_rps=20, latency_ms=100)
         world = client.simulator.world
-        instance = dg.DagsterInstance.ephemeral()
         assert _backfill(
             resources, instance, "top-50-fr", world.today - dt.timedelta(days=days - 1), world.today
         ).success
@@ -254,10 +252,9 @@ def bench_dagster_overhead(days: int) -> dict:
     outside the assets' own work."""
     import dagster as dg
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, dg.DagsterInstance.ephemeral() as instance:
         resources, client = _fresh_pipeline(tmp)
         world = client.simulator.world
-        instance = dg.DagsterInstance.ephemeral()
         started = time.perf_counter()
         result = _backfill(
             resources, instance, "global-28", world.today - dt.timedelta(days=days - 1), world.today
@@ -309,10 +306,9 @@ def bench_dbt(days: int, rounds: int = 3) -> dict:
     from musiccharts_pipeline.dbt.environment import apply_dbt_env
 
     charts = ("top-50-fr", "viral-50-global", "tiktok-top-50-weekly")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, dg.DagsterInstance.ephemeral() as instance:
         resources, client = _fresh_pipeline(tmp)
         world = client.simulator.world
-        instance = dg.DagsterInstance.ephemeral()
         start = world.today - dt.timedelta(days=days)
         last = world.today - dt.timedelta(days=rounds)  # each round then adds one new day
         for slug in charts:
