@@ -1,5 +1,6 @@
 """Warehouse access: one object per SQLAlchemy URL, atomic bulk writes through each backend's
-fast path (PostgreSQL COPY into a staging table, DuckDB scanning a pandas frame)."""
+fast path (PostgreSQL: COPY, into a staging table for upserts and straight into the table for
+partition replacement; DuckDB: scanning a pandas frame)."""
 
 from __future__ import annotations
 
@@ -225,7 +226,7 @@ class Warehouse:
         conn: Connection | None = None,
     ) -> int:
         """Replace every partition present in ``frame`` (partitions = distinct ``keys``
-        values) with the frame's rows: one staging load, one delete, one insert."""
+        values) with the frame's rows: one delete of those partitions, one bulk insert."""
         if frame.empty:
             return 0
         frame = self._conform(frame, table)
