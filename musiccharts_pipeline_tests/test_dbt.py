@@ -22,6 +22,8 @@ def _sync(pipeline, instance, slug, start, end):
 
 def _build(pipeline, instance, tmp_path, monkeypatch):
     monkeypatch.setenv("MUSICCHARTS_DASHBOARD_PATH", str(tmp_path / "dashboard.html"))
+    target = dbt_project.project_dir / dbt_project.target_path
+    before = set(target.iterdir())
     result = dg.materialize(
         [musiccharts_dbt, dashboard],
         instance=instance,
@@ -29,6 +31,7 @@ def _build(pipeline, instance, tmp_path, monkeypatch):
         resources={**pipeline, "dbt": DbtCliResource(project_dir=dbt_project)},
     )
     assert result.success
+    assert set(target.iterdir()) == before  # the run's dbt artifacts leave with the run
     return result
 
 
@@ -159,7 +162,9 @@ def test_incremental_run_equals_full_refresh(filled, pipeline, tmp_path, monkeyp
     incremental = snapshot()
     apply_dbt_env(wh.url)
     DbtCliResource(project_dir=dbt_project).cli(
-        ["build", "--full-refresh", "--select", " ".join(marts)], raise_on_error=True
+        ["build", "--full-refresh", "--select", " ".join(marts)],
+        raise_on_error=True,
+        target_path=tmp_path / "dbt-target",
     ).wait()
     full = snapshot()
     for name in marts:

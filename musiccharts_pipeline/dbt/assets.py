@@ -1,7 +1,9 @@
 """@dbt_assets over dbt_project/, with sources mapped to the SoundCharts assets."""
 
 import gc
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -76,7 +78,11 @@ def musiccharts_dbt(
         # dbt opens the DuckDB file from another process: drop any connection of ours that
         # only awaits garbage collection, or its file lock would refuse dbt
         gc.collect()
-    yield from dbt.cli(["build"], context=context).stream()
+    # dbt's artifacts (manifest, run results, compiled SQL: megabytes per run) go to a directory
+    # removed after the run, instead of one more directory under target/ per run forever; the
+    # prepared partial-parse cache is still copied in, and errors reach the run's own log
+    with tempfile.TemporaryDirectory(prefix="musiccharts-dbt-") as target:
+        yield from dbt.cli(["build"], context=context, target_path=Path(target)).stream()
 
 
 defs = dg.Definitions(
