@@ -236,7 +236,7 @@ class Warehouse:
         # straight into the table (PostgreSQL: one COPY), all in one transaction
         partitions = frame[keys].drop_duplicates()
         with self._in_transaction(conn) as tx:
-            with self._staged(tx, partitions, table, keys_only=True) as stage:
+            with self._staged(tx, partitions, table) as stage:
                 tx.exec_driver_sql(
                     f"DELETE FROM {self._qualified(table)} AS t USING {stage} AS d WHERE {match}"
                 )
@@ -283,12 +283,9 @@ class Warehouse:
         return pd.DataFrame(out, index=frame.index)
 
     @contextlib.contextmanager
-    def _staged(
-        self, conn: Connection, frame: pd.DataFrame, table: str, keys_only: bool = False
-    ) -> Iterator[str]:
+    def _staged(self, conn: Connection, frame: pd.DataFrame, table: str) -> Iterator[str]:
         """The frame as a relation for one statement: a registered frame on DuckDB, a temporary
-        table filled by COPY on PostgreSQL (typed like ``table``; only the frame's columns when
-        ``keys_only``, so the table's other NOT NULL columns do not apply)."""
+        table of the frame's columns (typed like ``table``'s) filled by COPY on PostgreSQL."""
         name = f"stage_{table}_{uuid.uuid4().hex[:12]}"
         raw = conn.connection.driver_connection
         if self.backend == "duckdb":
@@ -298,18 +295,12 @@ class Warehouse:
             finally:
                 raw.unregister(name)
             return
+        cols = ", ".join(_quote(c) for c in frame.columns)
         with raw.cursor() as cur:
-            if keys_only:
-                cols = ", ".join(_quote(c) for c in frame.columns)
-                cur.execute(
-                    f"CREATE TEMP TABLE {name} ON COMMIT DROP AS "
-                    f"SELECT {cols} FROM {self._qualified(table)} WITH NO DATA"
-                )
-            else:
-                cur.execute(
-                    f"CREATE TEMP TABLE {name} (LIKE {self._qualified(table)} "
-                    "INCLUDING DEFAULTS) ON COMMIT DROP"
-                )
+            cur.execute(
+                f"CREATE TEMP TABLE {name} ON COMMIT DROP AS "
+                f"SELECT {cols} FROM {self._qualified(table)} WITH NO DATA"
+            )
             _copy(cur, name, frame)
         yield name
 
