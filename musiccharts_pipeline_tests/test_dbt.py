@@ -228,3 +228,20 @@ def test_dashboard_renders_offline_with_charts_drawn(filled, tmp_path):
     assert max(ImageStat.Stat(image).stddev) > 20
     blue = sum(n for n, (r, g, b) in colors if b > 180 and r < 120)  # the chart's #2563eb
     assert blue > 500
+
+
+def test_a_subscribed_chart_never_synced_is_unhealthy(filled, pipeline, tmp_path, monkeypatch):
+    from musiccharts_pipeline.sync import subscriptions
+
+    wh, instance, _, _ = filled
+    subscriptions.add(wh, pipeline["soundcharts"].get(), "apple-music-monthly-global")
+    _build(pipeline, instance, tmp_path, monkeypatch)
+    health = wh.read_frame("SELECT * FROM analytics.chart_health").set_index("chart_slug")
+    never = health.loc["apple-music-monthly-global"]
+    assert never.sync_state == "never synced"
+    assert bool(never.is_overdue) and not bool(never.is_active)
+    assert set(health.index) == {"top-50-fr", "tiktok-top-50-weekly", "apple-music-monthly-global"}
+    healthy = int(health.is_active.astype(bool).sum())
+    assert float(health.health_pct.iloc[0]) == round(100.0 * healthy / 3, 1) < 100
+    page = (tmp_path / "dashboard.html").read_text()
+    assert "never synced" in page

@@ -3,6 +3,7 @@
 import collections
 import contextlib
 import datetime as dt
+import warnings
 
 import dagster as dg
 
@@ -13,15 +14,16 @@ from musiccharts_pipeline.sync import subscriptions
 from musiccharts_pipeline.sync.entities import EntityOutcome
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
+# single-run backfill policies are what the design asks for; the beta notice, raised once per
+# asset definition and again in every run's process, only floods the logs
+warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*backfill_policy")
+
 POOL = "soundcharts_api"
 GROUP = "soundcharts"
 RETRY = dg.RetryPolicy(
     max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 SINGLE_RUN = dg.BackfillPolicy.single_run()
-
-#: eager() without its latest-time-window clause, so a late or backfilled ranking cascades too.
-CASCADE = dg.AutomationCondition.eager().without(dg.AutomationCondition.in_latest_time_window())
 
 #: What every API-calling asset downstream of chart_rankings shares.
 DOWNSTREAM_API_ASSET = dict(
@@ -30,7 +32,6 @@ DOWNSTREAM_API_ASSET = dict(
     pool=POOL,
     retry_policy=RETRY,
     group_name=GROUP,
-    automation_condition=CASCADE,
     kinds={"python", "sql"},
 )
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from musiccharts_pipeline.assets.common import CASCADE, GROUP, RETRY, SINGLE_RUN
+from musiccharts_pipeline.assets.common import GROUP, RETRY, SINGLE_RUN
 from musiccharts_pipeline.assets.tracks import metadata_songs
 from musiccharts_pipeline.partitions import chart_days
 from musiccharts_pipeline.resources import WarehouseResource
@@ -15,7 +15,6 @@ from musiccharts_pipeline.sync import entities
     backfill_policy=SINGLE_RUN,
     retry_policy=RETRY,
     group_name=GROUP,
-    automation_condition=CASCADE,
     kinds={"python", "sql"},
     description="Genres of the run's tracks and their artists, with primary genres set.",
 )

@@ -7,7 +7,6 @@ import dagster as dg
 
 from musiccharts_pipeline import settings
 from musiccharts_pipeline.dashboard.render import MARTS, load_marts, render
-from musiccharts_pipeline.dbt import DBT_CONDITION
 from musiccharts_pipeline.resources import WarehouseResource
 
 
@@ -20,7 +19,6 @@ def dashboard_path() -> Path:
     deps=list(MARTS),
     group_name="analytics",
     kinds={"html"},
-    automation_condition=DBT_CONDITION,
     description="Self-contained HTML dashboard (inline SVG charts, opens offline).",
 )
 def dashboard(warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -164,6 +164,7 @@ def render(marts: dict[str, pd.DataFrame], generated_at: dt.datetime | None = No
                 "platform",
                 "frequency",
                 "latest_ranking_date",
+                "sync_state",
                 "is_active",
                 "is_overdue",
                 "sync_success_pct",

@@ -19,20 +19,6 @@ if not dbt_project.manifest_path.exists():
     dbt_project.preparer.prepare(dbt_project)
 dbt_project.prepare_if_dev()
 
-#: Rebuild after any upstream update, once per automation tick. Unlike eager(), it does not
-#: wait for "missing" upstream partitions (the raw assets are chart x day partitioned and most of
-#: those partitions are never materialized), and a model that was never built is requested until
-#: it is, unless its last attempt failed: a fresh deployment builds everything once, no loop.
-DBT_CONDITION = (
-    (
-        dg.AutomationCondition.any_deps_updated().since_last_handled()
-        | (dg.AutomationCondition.missing() & ~dg.AutomationCondition.execution_failed())
-    )
-    & ~dg.AutomationCondition.any_deps_in_progress()
-    & ~dg.AutomationCondition.in_progress()
-).with_label("after_any_upstream_update")
-
-
 #: Side tables written by the SoundCharts assets. A Dagster asset key can stand for one dbt
 #: source only, so these sources get keys of their own (soundcharts/<table>) and the models
 #: that read them depend on the writing asset instead: a sync then updates every model.
@@ -58,9 +44,7 @@ class Translator(DagsterDbtTranslator):
         for dep in spec.deps:
             key = _WRITER.get(dep.asset_key, dep.asset_key)
             deps[key] = dg.AssetDep(key)
-        return spec.replace_attributes(
-            group_name="analytics", automation_condition=DBT_CONDITION, deps=list(deps.values())
-        )
+        return spec.replace_attributes(group_name="analytics", deps=list(deps.values()))
 
 
 @dbt_assets(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
+import math
 import re
 
 METADATA_MAX_AGE = dt.timedelta(days=30)
@@ -63,6 +65,20 @@ def check_interval(frequency: str, custom_hours: int | None) -> dt.timedelta:
     return CHECK_EVERY.get(frequency, dt.timedelta(hours=1))
 
 
+def period(frequency: str, custom_hours: int | None = None) -> dt.timedelta:
+    """How often the chart publishes."""
+    if frequency == "custom" and custom_hours:
+        return dt.timedelta(hours=custom_hours)
+    return PERIOD.get(frequency, PERIOD["daily"])
+
+
+def lookback_days(frequency: str, custom_hours: int | None = None, grace_days: int = 2) -> int:
+    """How far back the sensor looks for rankings: the recent days published late, and at
+    least one period plus grace, so a weekly or monthly chart's newest publication is in view."""
+    span = period(frequency, custom_hours) + dt.timedelta(days=grace_days)
+    return max(RECENT_DAYS, math.ceil(span / dt.timedelta(days=1)))
+
+
 def due_dates(
     available: list[dt.date],
     stored: set[dt.date],
@@ -73,6 +89,25 @@ def due_dates(
     """Published ranking dates of the recent past that the warehouse does not hold yet."""
     since = max(first_partition, today - dt.timedelta(days=recent_days))
     return sorted(d for d in available if since <= d <= today and d not in stored)
+
+
+def date_ranges(due: list[dt.date], stored: set[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """The due dates as few ``(first, last)`` runs as possible: a range ends only where a
+    stored ranking lies between two due dates (dates in between that published nothing
+    cost no API call), so one chart's dates usually make one run."""
+    ranges: list[tuple[dt.date, dt.date]] = []
+    stored_sorted = sorted(stored)
+    for date in sorted(due):
+        if ranges and not _any_between(stored_sorted, ranges[-1][1], date):
+            ranges[-1] = (ranges[-1][0], date)
+        else:
+            ranges.append((date, date))
+    return ranges
+
+
+def _any_between(sorted_dates: list[dt.date], low: dt.date, high: dt.date) -> bool:
+    i = bisect.bisect_right(sorted_dates, low)
+    return i < len(sorted_dates) and sorted_dates[i] < high
 
 
 def history_range(
@@ -96,12 +131,8 @@ def overdue(
     grace_days: int = 2,
 ) -> bool:
     """A chart is overdue when its newest stored ranking is older than one period plus grace."""
-    period = (
-        dt.timedelta(hours=custom_hours)
-        if frequency == "custom" and custom_hours
-        else PERIOD.get(frequency, PERIOD["daily"])
-    )
-    return latest is None or latest < today - period - dt.timedelta(days=grace_days)
+    span = period(frequency, custom_hours)
+    return latest is None or latest < today - span - dt.timedelta(days=grace_days)
 
 
 def _naive(value: dt.datetime) -> dt.datetime:
@@ -112,3 +143,14 @@ def _naive(value: dt.datetime) -> dt.datetime:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def consecutive_ranges(dates: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Runs of consecutive calendar days, as ``(first, last)``."""
+    ranges: list[tuple[dt.date, dt.date]] = []
+    for date in sorted(set(dates)):
+        if ranges and date - ranges[-1][1] == dt.timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], date)
+        else:
+            ranges.append((date, date))
+    return ranges

@@ -1,14 +1,16 @@
 -- Per chart: whether it received a ranking within its frequency, overdue, sync success and speed.
+-- Every chart that was synced or is subscribed: a subscription with no ranking yet is
+-- "never synced", and counts as unhealthy.
 with charts as (
     select
-        c.chart_slug,
+        coalesce(c.chart_slug, s.chart_slug) as chart_slug,
         c.chart_name,
-        c.platform,
+        coalesce(c.platform, s.platform) as platform,
         coalesce(s.frequency, c.frequency) as frequency,
         s.custom_interval_hours,
         coalesce(s.is_active, false) as is_subscribed
     from {{ ref('stg_charts') }} as c
-    left join {{ ref('stg_chart_subscriptions') }} as s on c.chart_slug = s.chart_slug
+    full outer join {{ ref('stg_chart_subscriptions') }} as s on c.chart_slug = s.chart_slug
 ),
 
 latest as (
@@ -37,7 +39,8 @@ scored as (
         case charts.frequency
             when 'weekly' then 7
             when 'monthly' then 31
-            when 'custom' then greatest(1, coalesce(charts.custom_interval_hours, 24) / 24)
+            -- hours as a fraction of a day, as sync/rules.py's overdue() counts them
+            when 'custom' then coalesce(charts.custom_interval_hours, 24) / 24.0
             else 1
         end as period_days,
         syncs.successful_syncs,
@@ -60,6 +63,12 @@ select
     days_since_latest,
     coalesce(days_since_latest <= period_days, false) as is_active,
     coalesce(days_since_latest > period_days + 2, true) as is_overdue,
+    case
+        when latest_ranking_date is null then 'never synced'
+        when days_since_latest > period_days + 2 then 'overdue'
+        when days_since_latest <= period_days then 'healthy'
+        else 'late'
+    end as sync_state,
     case when attempted_syncs > 0
         then round(cast(100.0 * successful_syncs / attempted_syncs as numeric), 1) end
         as sync_success_pct,

@@ -1,0 +1,178 @@
+"""cascade_sensor: every new ranking reaches the rest of the cascade, then one analytics build.
+
+A sync run carries the whole cascade itself (``chart_sync`` selects every SoundCharts asset the
+subscription wants), so this sensor only catches up what a run left out: ``chart_rankings``
+materialized alone from the UI, or a backfill of it. Once no cascade run is queued or running,
+it requests one ``analytics`` run (the dbt models downstream of what changed, then the
+dashboard) for everything that landed since the last build.
+
+Its cursor is two event-log storage ids. A tick reads the ``chart_rankings`` materializations
+after the first, the newest materialization of each cascade asset, and the unfinished runs:
+its cost follows the new work, not the chart x date partitions that exist.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import json
+
+import dagster as dg
+
+from musiccharts_pipeline.assets import CASCADE_ASSETS
+from musiccharts_pipeline.assets.common import subscription_of
+from musiccharts_pipeline.automation.active_work import NOT_FINISHED, ActiveWork, assets_of
+from musiccharts_pipeline.automation.sync_sensor import (
+    CASCADE_NAMES,
+    CHART_TAG,
+    chart_sync_job,
+    selection_for,
+)
+from musiccharts_pipeline.partitions import partition_request, split_key
+from musiccharts_pipeline.resources import WarehouseResource
+from musiccharts_pipeline.sync.rules import consecutive_ranges
+from musiccharts_pipeline.warehouse import Warehouse
+
+RANKINGS = dg.AssetKey("chart_rankings")
+ANALYTICS_GROUP = "analytics"
+#: chart_rankings materializations read per tick; more wait for the next tick.
+EVENTS_PER_TICK = 2000
+
+analytics_job = dg.define_asset_job(
+    "analytics",
+    selection=dg.AssetSelection.groups(ANALYTICS_GROUP),
+    description="One dbt build of the models downstream of what changed, then the dashboard.",
+)
+
+
+@dataclasses.dataclass
+class Cursor:
+    rankings_after: int = 0  # the last chart_rankings materialization handled
+    built_after: int = 0  # the newest cascade materialization an analytics run was asked for
+
+    @classmethod
+    def load(cls, text: str | None) -> Cursor:
+        return cls(**json.loads(text)) if text else cls()
+
+    def dump(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+
+@dataclasses.dataclass
+class CatchUp:
+    requests: list[dg.RunRequest]
+    handled_until: int  # storage id to move the cursor to
+    waiting_for: str | None  # a run still materializing part of the cascade, if any
+
+
+def catch_up(
+    instance: dg.DagsterInstance, wh: Warehouse, after: int, active: ActiveWork
+) -> CatchUp:
+    """Requests for the downstream assets that new rankings' own runs did not select."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=RANKINGS, after_storage_id=after),
+        limit=EVENTS_PER_TICK,
+        ascending=True,
+    ).records
+    runs: dict[str, dg.DagsterRun | None] = {}
+    subs: dict = {}
+    todo: dict[tuple[str, frozenset[str]], list[dt.date]] = collections.defaultdict(list)
+    handled, waiting = after, None
+    for record in records:
+        if record.run_id not in runs:
+            runs[record.run_id] = instance.get_run_by_id(record.run_id)
+        run = runs[record.run_id]
+        slug, date = split_key(record.partition_key)
+        if slug not in subs:
+            subs[slug] = subscription_of(wh, slug)
+        wanted = {k.to_user_string() for k in selection_for(subs[slug])} - {"chart_rankings"}
+        carried = assets_of(instance, run, CASCADE_NAMES) if run else set()
+        missing = wanted - carried
+        if missing and carried - {"chart_rankings"} and run and run.status in NOT_FINISHED:
+            # the run still materializes part of the cascade: the rest must come after it
+            waiting = run.run_id
+            break
+        missing = {a for a in missing if not active.covers(a, slug, date)}
+        if missing:
+            todo[(slug, frozenset(missing))].append(date)
+        handled = record.storage_id
+    requests = []
+    for (slug, assets), dates in sorted(todo.items(), key=lambda kv: (kv[0][0], sorted(kv[0][1]))):
+        selection = [dg.AssetKey(a) for a in sorted(assets)]
+        for start, end in consecutive_ranges(dates):
+            partition = partition_request(slug, start, end)
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"cascade:{slug}:{start}:{end}:{'+'.join(sorted(assets))}:{handled}",
+                    job_name=chart_sync_job.name,
+                    partition_key=partition.get("partition_key"),
+                    asset_selection=selection,
+                    tags={CHART_TAG: slug, "musiccharts/trigger": "catch_up", **partition["tags"]},
+                )
+            )
+    return CatchUp(requests, handled, waiting)
+
+
+def analytics_request(
+    instance: dg.DagsterInstance, asset_graph, built_after: int
+) -> tuple[dg.RunRequest | None, int]:
+    """One analytics run for every cascade asset updated since ``built_after``."""
+    cascade_keys = [asset.key for asset in CASCADE_ASSETS]
+    analytics = dg.AssetSelection.groups(ANALYTICS_GROUP).resolve(asset_graph)
+    newest: dict[dg.AssetKey, int] = {}
+    never_built = set(analytics)
+    for record in instance.get_asset_records([*cascade_keys, *analytics]):
+        last = record.asset_entry.last_materialization_record
+        if last is None:
+            continue
+        newest[record.asset_entry.asset_key] = last.storage_id
+        never_built.discard(record.asset_entry.asset_key)
+    changed = [key for key in cascade_keys if newest.get(key, 0) > built_after]
+    if not changed:
+        return None, built_after
+    downstream = dg.AssetSelection.assets(*changed).downstream().resolve(asset_graph)
+    selection = sorted((downstream & analytics) | never_built, key=lambda k: k.to_user_string())
+    until = max(newest[key] for key in changed)
+    request = dg.RunRequest(
+        run_key=f"analytics:{until}",
+        job_name=analytics_job.name,
+        asset_selection=selection,
+        tags={"musiccharts/trigger": "cascade_updated"},
+    )
+    return request, until
+
+
+@dg.sensor(
+    jobs=[chart_sync_job, analytics_job],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Carries rankings materialized without their cascade downstream, then launches "
+    "one dbt build and dashboard render once no cascade run is queued or running.",
+)
+def cascade_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResource):
+    cursor = Cursor.load(context.cursor)
+    graph = context.repository_def.asset_graph
+    analytics = {
+        k.to_user_string() for k in dg.AssetSelection.groups(ANALYTICS_GROUP).resolve(graph)
+    }
+    active = ActiveWork.of(context.instance, CASCADE_NAMES | analytics)
+    caught = catch_up(context.instance, warehouse.get(), cursor.rankings_after, active)
+    cursor.rankings_after = caught.handled_until
+    if caught.requests:
+        return dg.SensorResult(run_requests=caught.requests, cursor=cursor.dump())
+    if caught.waiting_for:
+        return dg.SensorResult(
+            skip_reason=f"waiting for run {caught.waiting_for} to finish its cascade",
+            cursor=cursor.dump(),
+        )
+    if active.runs:
+        return dg.SensorResult(
+            skip_reason=f"analytics waits for {len(active.runs)} cascade or analytics run(s)",
+            cursor=cursor.dump(),
+        )
+    request, cursor.built_after = analytics_request(context.instance, graph, cursor.built_after)
+    if request is None:
+        return dg.SensorResult(skip_reason="nothing new since the last build", cursor=cursor.dump())
+    context.log.info(f"analytics build of {len(request.asset_selection)} asset(s)")
+    return dg.SensorResult(run_requests=[request], cursor=cursor.dump())

@@ -1,0 +1,162 @@
+"""cascade_sensor: rankings materialized alone reach the rest of the cascade; a sync reaches one
+analytics build; partitions that a running run covers are never requested again."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import dagster as dg
+import pytest
+
+from musiccharts_pipeline import assets, automation, dashboard, dbt
+from musiccharts_pipeline.automation.cascade_sensor import cascade_sensor
+from musiccharts_pipeline.automation.sync_sensor import chart_sync_sensor
+from musiccharts_pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG, chart_day_key
+from musiccharts_pipeline.sync import subscriptions
+from musiccharts_pipeline_tests.helpers import materialize_chart
+
+DOWNSTREAM = {"tracks", "artists", "genres", "track_audience", "artist_audience"}
+
+
+def _defs(pipeline):
+    return dg.Definitions.merge(
+        assets.defs, dbt.defs, dashboard.defs, automation.defs, dg.Definitions(resources=pipeline)
+    )
+
+
+class Sensors:
+    """Ticks the sensors as the daemon does, keeping their cursors, and runs what they ask."""
+
+    def __init__(self, pipeline, instance):
+        self.defs, self.instance = _defs(pipeline), instance
+        self.resources = {**pipeline, "dbt": dbt.defs.resources["dbt"]}
+        self.cursors: dict[str, str | None] = {}
+        self.requests: list[dg.RunRequest] = []
+
+    def tick(self, sensor) -> list[dg.RunRequest]:
+        context = dg.build_sensor_context(
+            instance=self.instance,
+            cursor=self.cursors.get(sensor.name),
+            resources=self.resources,
+            definitions=self.defs,
+        )
+        result = sensor(context)
+        if isinstance(result, dg.SensorResult):
+            self.cursors[sensor.name] = result.cursor or self.cursors.get(sensor.name)
+            for add in result.dynamic_partitions_requests or []:
+                self.instance.add_dynamic_partitions(add.partitions_def_name, add.partition_keys)
+            requests = list(result.run_requests or [])
+        else:
+            requests = []
+        self.requests += requests
+        return requests
+
+    def run(self, request: dg.RunRequest, job_name: str = "chart_sync"):
+        job = self.defs.resolve_job_def(request.job_name or job_name)
+        result = job.execute_in_process(
+            instance=self.instance,
+            partition_key=request.partition_key,
+            asset_selection=list(request.asset_selection),
+            tags=request.tags,
+            resources=self.resources,
+        )
+        assert result.success
+        return result
+
+
+def _names(request) -> set[str]:
+    return {k.to_user_string() for k in request.asset_selection}
+
+
+@pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
+def test_rankings_materialized_alone_cascade_once_then_one_analytics_build(pipeline):
+    client = pipeline["soundcharts"].get()
+    instance = dg.DagsterInstance.ephemeral()
+    sensors = Sensors(pipeline, instance)
+    assert sensors.tick(cascade_sensor) == []  # a fresh instance builds nothing from nothing
+
+    # a UI backfill of chart_rankings alone, over three old dates (one run, as single-run)
+    today = client.simulator.world.today
+    start, end = today - dt.timedelta(days=42), today - dt.timedelta(days=40)
+    materialize_chart(pipeline, instance, "top-50-fr", start, end, selection=["chart_rankings"])
+
+    [catch_up] = sensors.tick(cascade_sensor)
+    assert _names(catch_up) == DOWNSTREAM
+    assert (catch_up.tags[RANGE_START_TAG], catch_up.tags[RANGE_END_TAG]) == (
+        str(chart_day_key("top-50-fr", start)),
+        str(chart_day_key("top-50-fr", end)),
+    )
+    sensors.run(catch_up)
+
+    [build] = sensors.tick(cascade_sensor)
+    assert build.job_name == "analytics"
+    assert {"dashboard", "top_tracks", "chart_health", "stg_tracks"} <= _names(build)
+    sensors.run(build)
+    assert sensors.tick(cascade_sensor) == []  # built once; nothing new since
+
+    # a later change rebuilds only what is downstream of it
+    materialize_chart(
+        pipeline, instance, "top-50-fr", today, selection=list(DOWNSTREAM | {"chart_rankings"})
+    )
+    [rebuild] = sensors.tick(cascade_sensor)
+    assert rebuild.job_name == "analytics" and "dashboard" in _names(rebuild)
+    assert len(sensors.requests) == 3
+
+
+@pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
+def test_one_sync_reaches_one_dbt_build_and_several_changes_share_it(pipeline):
+    wh, client = pipeline["warehouse"].get(), pipeline["soundcharts"].get()
+    subscriptions.add(wh, client, "top-50-fr")
+    subscriptions.add(wh, client, "viral-50-global")
+    instance = dg.DagsterInstance.ephemeral()
+    sensors = Sensors(pipeline, instance)
+    syncs = sensors.tick(chart_sync_sensor)
+    assert sorted(r.tags["musiccharts/chart"] for r in syncs) == ["top-50-fr", "viral-50-global"]
+    for request in syncs:
+        assert _names(request) == DOWNSTREAM | {"chart_rankings"}
+        sensors.run(request)
+    builds = sensors.tick(cascade_sensor)
+    assert [r.job_name for r in builds] == ["analytics"]  # the syncs carried their cascade
+    sensors.run(builds[0])
+    assert sensors.tick(cascade_sensor) == []
+    dashboard_runs = instance.fetch_materializations(dg.AssetKey("dashboard"), limit=10).records
+    assert len(dashboard_runs) == 1
+
+
+@pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
+def test_partitions_of_a_running_sync_are_never_requested_again(pipeline, tmp_path):
+    """A sync run is in progress while both sensors tick: neither asks for its partitions, and
+    analytics waits for it to finish."""
+    wh, client = pipeline["warehouse"].get(), pipeline["soundcharts"].get()
+    subscriptions.add(wh, client, "top-50-fr")
+    today = client.simulator.world.today
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        sensors = Sensors(pipeline, instance)
+        [sync] = sensors.tick(chart_sync_sensor)
+        # the same run, started by hand (say from the UI) before the sensor's run launched
+        start = today - dt.timedelta(days=7)
+        client.simulator.config.latency = 0.01
+        worker = threading.Thread(
+            target=materialize_chart,
+            args=(pipeline, instance, "top-50-fr", start, today),
+        )
+        worker.start()
+        try:
+            seen_running = 0
+            while worker.is_alive():
+                runs = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+                if runs:
+                    seen_running += 1
+                    sensors.cursors.pop("chart_sync_sensor", None)  # check the chart again now
+                    assert sensors.tick(chart_sync_sensor) == []
+                    assert sensors.tick(cascade_sensor) == []
+                time.sleep(0.2)
+        finally:
+            worker.join()
+            client.simulator.config.latency = 0
+        assert seen_running >= 2
+        [build] = sensors.tick(cascade_sensor)
+        assert build.job_name == "analytics"
+        assert [r.run_key for r in sensors.requests] == [sync.run_key, build.run_key]
