@@ -8,6 +8,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -c "from musiccharts_pipeline.dbt.assets import prepare_manifest; prepare_manifest()"
 	touch $@
 
 install: $(VENV)/.installed
@@ -23,8 +24,11 @@ dagster-home: install
 run: install dagster-home
 	$(BIN)/musiccharts run
 
+# Started from inside DAGSTER_HOME: `dagster dev` warns about (and ignores) a dagster.yaml in its
+# working directory, and the root one is the production instance. exec: Ctrl-C and SIGTERM
+# reach dagster dev itself, which stops the webserver, daemon and code server.
 dev: install dagster-home
-	$(BIN)/dagster dev -w workspace.yaml
+	cd $(DAGSTER_HOME) && exec $(abspath $(BIN))/dagster dev -w $(CURDIR)/workspace.yaml
 
 lint: install
 	$(BIN)/ruff check .

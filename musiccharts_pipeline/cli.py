@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import time
 
@@ -36,7 +35,7 @@ def _client():
 def _instance():
     import dagster as dg
 
-    if os.environ.get("DAGSTER_HOME"):
+    if settings.dagster_home():
         return dg.DagsterInstance.get()
     print("DAGSTER_HOME is not set: using a temporary Dagster instance (runs are not kept).")
     return dg.DagsterInstance.ephemeral()
@@ -99,25 +98,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     failures += not analytics.success
     _print_summary(wh, client, time.monotonic() - started)
     if analytics.success:
-        from musiccharts_pipeline.dashboard.asset import dashboard_path
-
-        print(f"\ndashboard: {dashboard_path()}")
+        print(f"\ndashboard: {settings.dashboard_path()}")
     return 1 if failures else 0
 
 
 def build_analytics(instance):
     """dbt build (models and tests) and the dashboard, in one run."""
     import dagster as dg
-    from dagster_dbt import DbtCliResource
 
     from musiccharts_pipeline.dashboard import dashboard
-    from musiccharts_pipeline.dbt import dbt_project, musiccharts_dbt
+    from musiccharts_pipeline.dbt import dbt_cli, musiccharts_dbt
     from musiccharts_pipeline.resources import resources_from_env
 
     result = dg.materialize(
         [musiccharts_dbt, dashboard],
         instance=instance,
-        resources={**resources_from_env(), "dbt": DbtCliResource(project_dir=dbt_project)},
+        resources={**resources_from_env(), "dbt": dbt_cli},
         raise_on_error=False,
         run_config=QUIET_CONSOLE,
     )

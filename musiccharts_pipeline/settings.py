@@ -1,6 +1,7 @@
 """Environment-driven settings shared by the plain-Python layers and the Dagster wiring.
 
-Every variable is optional: with none set the project runs offline on embedded defaults.
+Every variable the project reads is read here, and only here. Every variable is optional: with
+none set the project runs offline on embedded defaults.
 """
 
 from __future__ import annotations
@@ -34,3 +35,27 @@ def partition_start() -> str:
             f"MUSICCHARTS_PARTITION_START must be a YYYY-MM-DD date, got {value!r}"
         ) from exc
     return value
+
+
+def env(name: str) -> str | None:
+    """A variable's value, or None when unset or empty."""
+    return os.environ.get(name) or None
+
+
+#: The SoundCharts connection: API URL (unset: the in-process simulator) and credentials.
+API_VARIABLES = ("SOUNDCHARTS_API_URL", "SOUNDCHARTS_APP_ID", "SOUNDCHARTS_API_KEY")
+
+
+def max_rps() -> float | None:
+    """The client-side request ceiling, if one is set (SOUNDCHARTS_MAX_RPS)."""
+    value = env("SOUNDCHARTS_MAX_RPS")
+    return float(value) if value else None
+
+
+def dashboard_path() -> Path:
+    configured = env("MUSICCHARTS_DASHBOARD_PATH")
+    return Path(configured) if configured else LOCAL_DATA_DIR / "dashboard.html"
+
+
+def dagster_home() -> str | None:
+    return env("DAGSTER_HOME")

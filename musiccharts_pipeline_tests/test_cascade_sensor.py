@@ -10,60 +10,13 @@ import time
 import dagster as dg
 import pytest
 
-from musiccharts_pipeline import assets, automation, dashboard, dbt
 from musiccharts_pipeline.automation.cascade_sensor import cascade_sensor
 from musiccharts_pipeline.automation.sync_sensor import chart_sync_sensor
 from musiccharts_pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG, chart_day_key
 from musiccharts_pipeline.sync import subscriptions
-from musiccharts_pipeline_tests.helpers import materialize_chart
+from musiccharts_pipeline_tests.helpers import Sensors, materialize_chart
 
 DOWNSTREAM = {"tracks", "artists", "genres", "track_audience", "artist_audience"}
-
-
-def _defs(pipeline):
-    return dg.Definitions.merge(
-        assets.defs, dbt.defs, dashboard.defs, automation.defs, dg.Definitions(resources=pipeline)
-    )
-
-
-class Sensors:
-    """Ticks the sensors as the daemon does, keeping their cursors, and runs what they ask."""
-
-    def __init__(self, pipeline, instance):
-        self.defs, self.instance = _defs(pipeline), instance
-        self.resources = {**pipeline, "dbt": dbt.defs.resources["dbt"]}
-        self.cursors: dict[str, str | None] = {}
-        self.requests: list[dg.RunRequest] = []
-
-    def tick(self, sensor) -> list[dg.RunRequest]:
-        context = dg.build_sensor_context(
-            instance=self.instance,
-            cursor=self.cursors.get(sensor.name),
-            resources=self.resources,
-            definitions=self.defs,
-        )
-        result = sensor(context)
-        if isinstance(result, dg.SensorResult):
-            self.cursors[sensor.name] = result.cursor or self.cursors.get(sensor.name)
-            for add in result.dynamic_partitions_requests or []:
-                self.instance.add_dynamic_partitions(add.partitions_def_name, add.partition_keys)
-            requests = list(result.run_requests or [])
-        else:
-            requests = []
-        self.requests += requests
-        return requests
-
-    def run(self, request: dg.RunRequest, job_name: str = "chart_sync"):
-        job = self.defs.resolve_job_def(request.job_name or job_name)
-        result = job.execute_in_process(
-            instance=self.instance,
-            partition_key=request.partition_key,
-            asset_selection=list(request.asset_selection),
-            tags=request.tags,
-            resources=self.resources,
-        )
-        assert result.success
-        return result
 
 
 def _names(request) -> set[str]:

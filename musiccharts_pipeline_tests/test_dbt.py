@@ -8,10 +8,9 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 import pytest
-from dagster_dbt import DbtCliResource
 
 from musiccharts_pipeline.dashboard import dashboard
-from musiccharts_pipeline.dbt import dbt_project, musiccharts_dbt
+from musiccharts_pipeline.dbt import dbt_cli, dbt_project, musiccharts_dbt
 from musiccharts_pipeline.dbt.environment import apply_dbt_env
 from musiccharts_pipeline_tests.helpers import materialize_chart
 
@@ -28,7 +27,7 @@ def _build(pipeline, instance, tmp_path, monkeypatch):
         [musiccharts_dbt, dashboard],
         instance=instance,
         raise_on_error=False,
-        resources={**pipeline, "dbt": DbtCliResource(project_dir=dbt_project)},
+        resources={**pipeline, "dbt": dbt_cli},
     )
     assert result.success
     assert set(target.iterdir()) == before  # the run's dbt artifacts leave with the run
@@ -161,7 +160,7 @@ def test_incremental_run_equals_full_refresh(filled, pipeline, tmp_path, monkeyp
 
     incremental = snapshot()
     apply_dbt_env(wh.url)
-    DbtCliResource(project_dir=dbt_project).cli(
+    dbt_cli.cli(
         ["build", "--full-refresh", "--select", " ".join(marts)],
         raise_on_error=True,
         target_path=tmp_path / "dbt-target",

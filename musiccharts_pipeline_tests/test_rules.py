@@ -113,3 +113,38 @@ def test_fetch_concurrently_keeps_order_and_stops_at_the_first_failure():
     # the first refusal stops the batch: only calls already running when it came are made,
     # not the 500 a pool draining its queue would make while waiting on the slow item
     assert len(started) <= 1 + 4, started
+
+
+def test_due_dates_make_one_range_unless_a_stored_ranking_lies_between():
+    d = [dt.date(2026, 11, k) for k in range(1, 31)]
+    assert rules.date_ranges([d[0], d[1], d[6]], stored=set()) == [(d[0], d[6])]
+    assert rules.date_ranges([d[0], d[1], d[6]], stored={d[3]}) == [(d[0], d[1]), (d[6], d[6])]
+    assert rules.date_ranges([d[5], d[0]], stored={d[0] - dt.timedelta(days=1)}) == [(d[0], d[5])]
+    assert rules.date_ranges([], stored={d[2]}) == []
+
+
+def test_consecutive_ranges_split_on_any_missing_day():
+    d = [dt.date(2026, 11, k) for k in range(1, 31)]
+    assert rules.consecutive_ranges([d[2], d[0], d[1], d[5], d[5]]) == [(d[0], d[2]), (d[5], d[5])]
+
+
+@pytest.mark.parametrize(
+    ("frequency", "hours", "days"),
+    [("daily", None, 7), ("weekly", None, 9), ("monthly", None, 33), ("custom", 240, 12)],
+)
+def test_lookback_covers_at_least_one_period_plus_grace(frequency, hours, days):
+    assert rules.lookback_days(frequency, hours) == days
+
+
+def test_a_runs_partitions_are_read_from_its_tags():
+    from musiccharts_pipeline.partitions import chart_dates_of_run, partition_request
+
+    day, later = dt.date(2026, 11, 1), dt.date(2026, 11, 9)
+    single = partition_request("top-50-fr", day, day)
+    assert chart_dates_of_run({"dagster/partition": single["partition_key"]}) == {
+        "top-50-fr": (day, day)
+    }
+    assert chart_dates_of_run(partition_request("top-50-fr", day, later)["tags"]) == {
+        "top-50-fr": (day, later)
+    }
+    assert chart_dates_of_run({}) == {}

@@ -230,3 +230,18 @@ def test_unknown_column_is_a_clear_error(warehouse):
 def test_unsupported_backend_is_a_clear_error():
     with pytest.raises(WarehouseError, match="unsupported warehouse backend"):
         Warehouse("sqlite:///x.db")
+
+
+def test_broken_positions_finds_gaps_and_a_missing_first_position_in_one_query(warehouse):
+    from musiccharts_pipeline.sync.rankings import broken_positions
+
+    good = _entries(5)
+    gap = _entries(4).assign(ranking_date=dt.date(2026, 5, 31), position=[1, 2, 3, 5])
+    late = _entries(3).assign(ranking_date=dt.date(2026, 6, 1), position=[2, 3, 4])
+    frame = pd.concat([good, gap, late], ignore_index=True)
+    warehouse.replace_partitions(frame, "chart_ranking_entries", ["chart_slug", "ranking_date"])
+    keys = [("global-28", d) for d in (dt.date(2026, 5, d) for d in (30, 31))]
+    keys.append(("global-28", dt.date(2026, 6, 1)))
+    assert broken_positions(warehouse, keys) == keys[1:]
+    assert broken_positions(warehouse, keys[:1]) == []
+    assert broken_positions(warehouse, []) == []

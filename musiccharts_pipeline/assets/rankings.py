@@ -17,7 +17,6 @@ from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResourc
 from musiccharts_pipeline.sync import rankings as sync
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline.sync.subscriptions import sync_status
-from musiccharts_pipeline.warehouse import SCHEMA
 
 ONLY_MISSING_TAG = "musiccharts/only_missing"
 
@@ -97,16 +96,7 @@ def chart_rankings(
 
 
 def _positions_check(wh, keys) -> dg.AssetCheckResult:
-    bad = []
-    for slug, date in keys:
-        row = wh.read_frame(
-            f"SELECT min(position) AS lo, max(position) AS hi, count(*) AS n, "
-            f"count(DISTINCT position) AS d FROM {SCHEMA}.chart_ranking_entries "
-            "WHERE chart_slug = :s AND ranking_date = :d",
-            {"s": slug, "d": date},
-        ).iloc[0]
-        if row.n and not (row.lo == 1 and row.hi == row.n == row.d):
-            bad.append(f"{slug} {date}")
+    bad = [f"{slug} {date}" for slug, date in sync.broken_positions(wh, keys)]
     return dg.AssetCheckResult(
         check_name="positions_contiguous",
         passed=not bad,

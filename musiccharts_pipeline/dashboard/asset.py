@@ -1,18 +1,10 @@
 """dashboard: the HTML page built from the marts, its path in the asset's metadata."""
 
-import os
-from pathlib import Path
-
 import dagster as dg
 
 from musiccharts_pipeline import settings
 from musiccharts_pipeline.dashboard.render import MARTS, load_marts, render
 from musiccharts_pipeline.resources import WarehouseResource
-
-
-def dashboard_path() -> Path:
-    configured = os.environ.get("MUSICCHARTS_DASHBOARD_PATH")
-    return Path(configured) if configured else settings.LOCAL_DATA_DIR / "dashboard.html"
 
 
 @dg.asset(
@@ -23,7 +15,7 @@ def dashboard_path() -> Path:
 )
 def dashboard(warehouse: WarehouseResource) -> dg.MaterializeResult:
     marts = load_marts(warehouse.get())
-    path = dashboard_path()
+    path = settings.dashboard_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     page = render(marts)
     tmp = path.with_suffix(".tmp")

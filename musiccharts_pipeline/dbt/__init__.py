@@ -1,5 +1,5 @@
 """dbt: the dashboard aggregates, as Dagster assets downstream of the SoundCharts assets."""
 
-from musiccharts_pipeline.dbt.assets import dbt_project, defs, musiccharts_dbt
+from musiccharts_pipeline.dbt.assets import dbt_cli, dbt_project, defs, musiccharts_dbt
 
-__all__ = ["dbt_project", "defs", "musiccharts_dbt"]
+__all__ = ["dbt_cli", "dbt_project", "defs", "musiccharts_dbt"]

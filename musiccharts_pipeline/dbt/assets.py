@@ -9,15 +9,21 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from musiccharts_pipeline.dbt.environment import DBT_PROJECT_DIR, apply_dbt_env
+from musiccharts_pipeline.dbt.environment import DBT_EXECUTABLE, DBT_PROJECT_DIR, apply_dbt_env
 from musiccharts_pipeline.resources import WarehouseResource
 
-apply_dbt_env()
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
-if not dbt_project.manifest_path.exists():
-    # a fresh clone has no manifest yet: prepare it here so the definitions always load
-    dbt_project.preparer.prepare(dbt_project)
-dbt_project.prepare_if_dev()
+#: The dbt CLI every caller uses: this project, the running interpreter's dbt.
+dbt_cli = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
+def prepare_manifest() -> Path:
+    """The manifest @dbt_assets reads. `make install` prepares it (`dbt parse`); a checkout that
+    skipped make gets it here once, with the same dbt, so the definitions always load."""
+    if not dbt_project.manifest_path.exists():
+        dbt_cli.cli(["--quiet", "parse"], target_path=dbt_project.target_path).wait()
+    return dbt_project.manifest_path
+
 
 #: Side tables written by the SoundCharts assets. A Dagster asset key can stand for one dbt
 #: source only, so these sources get keys of their own (soundcharts/<table>) and the models
@@ -48,7 +54,7 @@ class Translator(DagsterDbtTranslator):
 
 
 @dbt_assets(
-    manifest=dbt_project.manifest_path,
+    manifest=prepare_manifest(),
     project=dbt_project,
     dagster_dbt_translator=Translator(),
     retry_policy=dg.RetryPolicy(max_retries=2, delay=10),
@@ -71,5 +77,5 @@ def musiccharts_dbt(
 
 defs = dg.Definitions(
     assets=[musiccharts_dbt],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project)},
+    resources={"dbt": dbt_cli},
 )

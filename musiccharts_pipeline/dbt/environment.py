@@ -31,12 +31,13 @@ def dbt_env(warehouse_url: str | None = None) -> dict[str, str]:
     }
 
 
+#: The dbt of the interpreter running this code (a virtualenv's own), found without PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
+
+
 def apply_dbt_env(warehouse_url: str | None = None) -> dict[str, str]:
-    """Point dbt at the warehouse: dbt runs as a subprocess that inherits this environment.
-    The interpreter's own bin directory goes on PATH so its dbt is found without activation."""
+    """Point dbt at the warehouse: dbt runs as a subprocess that inherits this environment
+    (dagster-dbt passes no environment of its own). Called when a run starts, never at import."""
     env = dbt_env(warehouse_url)
     os.environ.update(env)
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
     return env

@@ -9,7 +9,6 @@ import collections
 import datetime as dt
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from tenacity import (
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
+from musiccharts_pipeline import settings
 from musiccharts_pipeline.soundcharts import errors as e
 from musiccharts_pipeline.soundcharts import models as m
 
@@ -192,7 +192,7 @@ class SoundChartsClient:
         if max_rps is None:
             # the in-process simulator has no limit to respect unless one is asked for
             default = "0" if self.simulator is not None else "10"
-            max_rps = float(os.environ.get("SOUNDCHARTS_MAX_RPS") or default)
+            max_rps = float(settings.max_rps() or default)
         rate = max_rps
         self._limiter = shared_limiter(self.base_url, rate)
         self._stats_lock = threading.Lock()
@@ -202,15 +202,6 @@ class SoundChartsClient:
 
     def __repr__(self) -> str:
         return f"SoundChartsClient(base_url={self.base_url!r})"
-
-    @classmethod
-    def from_env(cls, **kwargs) -> SoundChartsClient:
-        return cls(
-            os.environ.get("SOUNDCHARTS_API_URL") or None,
-            os.environ.get("SOUNDCHARTS_APP_ID") or None,
-            os.environ.get("SOUNDCHARTS_API_KEY") or None,
-            **kwargs,
-        )
 
     def close(self) -> None:
         self._session.close()

@@ -35,6 +35,25 @@ def stored_dates(wh: Warehouse, slug: str) -> set[dt.date]:
     return {pd.Timestamp(d).date() for d in frame.ranking_date}
 
 
+def broken_positions(wh: Warehouse, keys: list[tuple[str, dt.date]]) -> list[tuple[str, dt.date]]:
+    """The (chart, date) rankings among ``keys`` whose positions are not exactly 1..n, unique:
+    one grouped query, however many rankings a backfill wrote."""
+    if not keys:
+        return []
+    slugs = sorted({slug for slug, _ in keys})
+    frame = wh.read_frame(
+        f"SELECT chart_slug, ranking_date FROM {SCHEMA}.chart_ranking_entries "
+        "WHERE chart_slug IN :slugs AND ranking_date IN :dates "
+        "GROUP BY chart_slug, ranking_date "
+        "HAVING min(position) <> 1 OR max(position) <> count(*) "
+        "OR count(DISTINCT position) <> count(*)",
+        {"slugs": slugs, "dates": sorted({date for _, date in keys})},
+    )
+    wanted = set(keys)
+    found = {(r.chart_slug, pd.Timestamp(r.ranking_date).date()) for r in frame.itertuples()}
+    return sorted(found & wanted)
+
+
 def chart_frame(chart: m.Chart, now: dt.datetime) -> pd.DataFrame:
     return pd.DataFrame(
         [

@@ -1,0 +1,69 @@
+"""The code location as Dagster loads it: its assets, jobs, sensors, schedules and checks."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from musiccharts_pipeline.definitions import defs
+
+SOUNDCHARTS = {"chart_rankings", "tracks", "artists", "genres", "track_audience", "artist_audience"}
+MARTS = {
+    "rankings_fetched_daily",
+    "top_platforms",
+    "top_tracks",
+    "chart_health",
+    "chart_latest_rankings",
+    "artist_analytics",
+    "genre_popularity",
+    "track_audience_daily",
+    "artist_audience_daily",
+}
+
+
+def test_the_code_location_loads_with_every_asset_job_sensor_and_schedule():
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    materializable = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable
+    }
+    assert SOUNDCHARTS | MARTS | {"dashboard"} <= materializable
+    assert {k for k in keys if k.startswith("stg_")} >= {"stg_tracks", "stg_chart_subscriptions"}
+
+    jobs = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
+    assert jobs == {"chart_sync", "analytics", "refresh_stale_job"}
+    assert {s.name for s in defs.sensors} == {"chart_sync_sensor", "cascade_sensor"}
+    assert {s.name for s in defs.schedules} == {"refresh_stale_job_schedule"}
+    assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in defs.sensors)
+
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert {
+        ("chart_rankings", "positions_contiguous"),
+        ("chart_rankings", "chart_fresh"),
+    } <= checks
+    assert any(asset == "top_tracks" for asset, _ in checks)  # dbt tests as checks
+
+
+def test_no_asset_carries_an_automation_condition():
+    """The sensors drive the cascade: a condition here would bring back per-partition ticks."""
+    graph = defs.resolve_asset_graph()
+    assert [k for k in graph.get_all_asset_keys() if graph.get(k).automation_condition] == []
+
+
+def test_the_cascade_assets_share_the_pool_and_partitions_and_analytics_is_one_group():
+    graph = defs.resolve_asset_graph()
+    for name in SOUNDCHARTS:
+        node = graph.get(dg.AssetKey(name))
+        assert node.partitions_def is not None and node.backfill_policy is not None
+    pools = {
+        key.to_user_string(): assets_def.op.pool
+        for assets_def in defs.assets
+        if isinstance(assets_def, dg.AssetsDefinition) and assets_def.is_executable
+        for key in assets_def.keys
+    }
+    assert {name for name, pool in pools.items() if pool == "soundcharts_api"} == SOUNDCHARTS - {
+        "genres"
+    }
+    analytics = dg.AssetSelection.groups("analytics").resolve(graph)
+    assert {k.to_user_string() for k in analytics} >= MARTS | {"dashboard"}
