@@ -26,6 +26,7 @@ from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.scheduler.instigation import TickData, TickStatus
 from dagster_shared.serdes import serialize_value
 
+from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.automation.cascade_sensor import cascade_sensor
 from musiccharts_pipeline.automation.sync_sensor import chart_sync_sensor
 from musiccharts_pipeline.partitions import days
@@ -33,7 +34,7 @@ from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResourc
 from musiccharts_pipeline.resources.soundcharts import _client
 from musiccharts_pipeline.sync import subscriptions
 from musiccharts_pipeline.sync.rules import utcnow
-from musiccharts_pipeline_tests.helpers import Sensors, materialize_chart
+from musiccharts_pipeline_tests.helpers import Sensors
 
 ROOT = Path(__file__).resolve().parent.parent
 SENSORS = (chart_sync_sensor, cascade_sensor)

@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the shared test helpers drive the sensors as the daemon does
 RESULTS = ROOT / "benchmarks" / "results.json"
 PG = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
-RANGE = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
 
 
 @contextlib.contextmanager
@@ -164,18 +163,9 @@ def _fresh_pipeline(tmp: str, max_rps: float = 0, latency_ms: int = 0):
 
 
 def _backfill(resources, instance, slug: str, start: dt.date, end: dt.date):
-    import dagster as dg
+    from musiccharts_pipeline.assets.materialize import materialize_chart
 
-    from musiccharts_pipeline.assets import CASCADE_ASSETS
-    from musiccharts_pipeline.partitions import chart_day_key
-
-    instance.add_dynamic_partitions("charts", [slug])
-    return dg.materialize(
-        CASCADE_ASSETS,
-        resources=resources,
-        instance=instance,
-        tags={RANGE[0]: str(chart_day_key(slug, start)), RANGE[1]: str(chart_day_key(slug, end))},
-    )
+    return materialize_chart(resources, instance, slug, start, end)
 
 
 def bench_api_economy(days: int) -> dict:

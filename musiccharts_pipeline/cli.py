@@ -43,32 +43,19 @@ def _instance():
 
 def materialize_chart(instance, sub: subs.Subscription, start: dt.date, end: dt.date | None = None):
     """Materialize the cascade of one chart for one date or a date range, in one run."""
-    import dagster as dg
-
-    from musiccharts_pipeline.assets import CASCADE_ASSETS
+    from musiccharts_pipeline.assets.materialize import materialize_chart as run
     from musiccharts_pipeline.automation.sync_sensor import selection_for
-    from musiccharts_pipeline.partitions import chart_day_key, charts
     from musiccharts_pipeline.resources import resources_from_env
 
-    if not instance.has_dynamic_partition(charts.name, sub.chart_slug):
-        instance.add_dynamic_partitions(charts.name, [sub.chart_slug])
-    selection = selection_for(sub)
-    kwargs = {}
-    if end is None or end == start:
-        kwargs["partition_key"] = str(chart_day_key(sub.chart_slug, start))
-    else:
-        kwargs["tags"] = {
-            "dagster/asset_partition_range_start": str(chart_day_key(sub.chart_slug, start)),
-            "dagster/asset_partition_range_end": str(chart_day_key(sub.chart_slug, end)),
-        }
-    return dg.materialize(
-        CASCADE_ASSETS,
-        selection=selection,
-        instance=instance,
-        resources=resources_from_env(),
+    return run(
+        resources_from_env(),
+        instance,
+        sub.chart_slug,
+        start,
+        end,
+        selection=selection_for(sub),
         raise_on_error=False,
         run_config=QUIET_CONSOLE,
-        **kwargs,
     )
 
 

@@ -1,14 +1,10 @@
-"""Shared test helper: materialize the cascade for one chart's date or date range."""
+"""Shared test helpers: the data tables, and a driver that ticks the sensors as the daemon does."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 import dagster as dg
 
 from musiccharts_pipeline import assets, automation, dashboard, dbt
-from musiccharts_pipeline.assets import CASCADE_ASSETS
-from musiccharts_pipeline.partitions import partition_request
 
 #: The tables the SoundCharts assets fill (not the sync bookkeeping).
 DATA_TABLES = (
@@ -25,29 +21,6 @@ DATA_TABLES = (
     "artist_audience",
     "artist_streaming",
 )
-
-
-def materialize_chart(
-    resources,
-    instance,
-    slug: str,
-    start: dt.date,
-    end: dt.date | None = None,
-    selection=None,
-    raise_on_error: bool = True,
-):
-    """One run: a single partition, or the chart's range (as a single-run backfill runs it)."""
-    instance.add_dynamic_partitions("charts", [slug])
-    request = partition_request(slug, start, end or start)
-    return dg.materialize(
-        CASCADE_ASSETS,
-        resources=resources,
-        instance=instance,
-        selection=selection,
-        raise_on_error=raise_on_error,
-        partition_key=request.get("partition_key"),
-        tags=request["tags"],
-    )
 
 
 def _defs(pipeline):

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from musiccharts_pipeline.assets import CASCADE_ASSETS
+from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.partitions import chart_day_key
 from musiccharts_pipeline.warehouse import SCHEMA
-from musiccharts_pipeline_tests.helpers import DATA_TABLES, materialize_chart
+from musiccharts_pipeline_tests.helpers import DATA_TABLES
 
 
 def _run(resources, slug, date=None, end=None, selection=None, instance=None):

@@ -10,11 +10,12 @@ import time
 import dagster as dg
 import pytest
 
+from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.automation.cascade_sensor import cascade_sensor
 from musiccharts_pipeline.automation.sync_sensor import chart_sync_sensor
 from musiccharts_pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG, chart_day_key
 from musiccharts_pipeline.sync import subscriptions
-from musiccharts_pipeline_tests.helpers import Sensors, materialize_chart
+from musiccharts_pipeline_tests.helpers import Sensors
 
 DOWNSTREAM = {"tracks", "artists", "genres", "track_audience", "artist_audience"}
 

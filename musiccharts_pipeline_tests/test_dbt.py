@@ -9,10 +9,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.dashboard import dashboard
 from musiccharts_pipeline.dbt import dbt_cli, dbt_project, musiccharts_dbt
 from musiccharts_pipeline.dbt.environment import apply_dbt_env
-from musiccharts_pipeline_tests.helpers import materialize_chart
 
 
 def _sync(pipeline, instance, slug, start, end):

@@ -15,9 +15,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.sync.entities import WORKERS
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
-from musiccharts_pipeline_tests.helpers import DATA_TABLES, materialize_chart
+from musiccharts_pipeline_tests.helpers import DATA_TABLES
 
 MIXED_FAULTS = {
     "rate_limit": 0.03,
