@@ -277,6 +277,17 @@ def _cmd_simulator_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from musiccharts_pipeline.serve import create_app
+
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"serving on {args.host}: reachable from other machines; writes need the token")
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from musiccharts_pipeline.warehouse import Warehouse
 
@@ -341,6 +352,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--host", default="127.0.0.1")
     serve.set_defaults(func=_cmd_simulator_serve)
+
+    serve = sub.add_parser(
+        "serve", help="serve the read API, the subscriptions API and the pages over HTTP"
+    )
+    serve.add_argument("--host", default=settings.DEFAULT_SERVE_HOST)
+    serve.add_argument("--port", type=int, default=settings.DEFAULT_SERVE_PORT)
+    serve.set_defaults(func=_cmd_serve)
 
     sub.add_parser("migrate", help="create or upgrade the warehouse schema").set_defaults(
         func=_cmd_migrate

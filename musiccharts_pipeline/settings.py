@@ -59,3 +59,20 @@ def dashboard_path() -> Path:
 
 def dagster_home() -> str | None:
     return env("DAGSTER_HOME")
+
+
+#: `musiccharts serve` binds loopback unless told otherwise (--host).
+DEFAULT_SERVE_HOST = "127.0.0.1"
+DEFAULT_SERVE_PORT = 8000
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000"
+
+
+def api_token() -> str | None:
+    """The bearer token `musiccharts serve` requires for writes (MUSICCHARTS_API_TOKEN); with
+    none set, every write is refused."""
+    return env("MUSICCHARTS_API_TOKEN")
+
+
+def dagster_url() -> str:
+    """The running Dagster webserver that launches manual syncs (MUSICCHARTS_DAGSTER_URL)."""
+    return env("MUSICCHARTS_DAGSTER_URL") or DEFAULT_DAGSTER_URL

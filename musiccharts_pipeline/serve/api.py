@@ -1,0 +1,536 @@
+"""The JSON read API and the subscriptions API (``/api``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hmac
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from musiccharts_pipeline import settings
+from musiccharts_pipeline.serve import dagster_runs, queries
+from musiccharts_pipeline.serve.http import (
+    DEFAULT_LIMIT,
+    DEFAULT_SERIES_LIMIT,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    ApiError,
+    bad,
+    csv_response,
+    json_response,
+    not_found,
+    page,
+    parse_date,
+    parse_format,
+    parse_genre,
+    parse_platform,
+    parse_range,
+    parse_slug,
+    parse_text,
+    parse_uuid,
+)
+from musiccharts_pipeline.serve.state import ServeState
+from musiccharts_pipeline.soundcharts import errors as api_errors
+from musiccharts_pipeline.sync import rules
+from musiccharts_pipeline.sync import subscriptions as subs
+
+router = APIRouter(prefix="/api")
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+SeriesLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT * 5)]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+Format = Annotated[str | None, Query(alias="format")]
+
+
+def state(request: Request) -> ServeState:
+    return request.app.state.serve
+
+
+State = Annotated[ServeState, Depends(state)]
+
+
+# -- reads --------------------------------------------------------------------------------------
+
+
+@router.get("/health")
+def health(st: State) -> Response:
+    with st.reader.read() as wh:
+        ping = queries.ping(wh)
+    return json_response(
+        {
+            "status": "ok",
+            "warehouse": st.reader.kind,
+            "rankings": int(ping["rankings"]),
+            "last_fetched_at": ping["last_fetched_at"],
+            **st.reader.status(),
+        }
+    )
+
+
+@router.get("/charts")
+def charts(st: State, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Response:
+    with st.reader.read() as wh:
+        total, items = queries.charts(wh, rules.utcnow().date(), limit, offset)
+    return json_response(page(total, limit, offset, items))
+
+
+def resolve_ranking_date(wh, slug: str, date: str | None) -> tuple[dt.date, list[dt.date]]:
+    """The requested (or newest) stored ranking date of a chart, and every stored date."""
+    wanted = parse_date(date, "date")
+    dates = queries.ranking_dates(wh, slug)
+    if not dates:
+        if not queries.chart_exists(wh, slug):
+            raise not_found(f"no chart {slug!r} is known: subscribe to it first")
+        raise not_found(f"no ranking of {slug} is stored yet")
+    if wanted is None:
+        return dates[0], dates
+    if wanted not in set(dates):
+        raise not_found(
+            f"no ranking of {slug} is stored for {wanted}",
+            latest=dates[0],
+            stored_dates=len(dates),
+        )
+    return wanted, dates
+
+
+@router.get("/charts/{slug}/rankings")
+def rankings(
+    st: State,
+    slug: str,
+    date: str | None = None,
+    limit: Limit = 200,
+    offset: Offset = 0,
+    fmt: Format = None,
+) -> Response:
+    slug, kind = parse_slug(slug), parse_format(fmt)
+    with st.reader.read() as wh:
+        day, _ = resolve_ranking_date(wh, slug, date)
+        total, items = queries.ranking(wh, slug, day, limit, offset)
+        previous = queries.previous_ranking_date(wh, slug, day)
+    if kind == "csv":
+        return csv_response(items, queries.RANKING_COLUMNS, f"{slug}-{day}.csv", total)
+    return json_response(
+        {
+            "chart_slug": slug,
+            "date": day,
+            "previous_date": previous,
+            **page(total, limit, offset, items),
+        }
+    )
+
+
+@router.get("/tracks")
+def tracks(
+    st: State,
+    artist: str | None = None,
+    genre: str | None = None,
+    q: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    offset: Offset = 0,
+    fmt: Format = None,
+) -> Response:
+    kind = parse_format(fmt)
+    artist = parse_uuid(artist, "artist") if artist else None
+    genre, q = parse_genre(genre), parse_text(q, "q")
+    with st.reader.read() as wh:
+        total, items = queries.tracks(wh, limit, offset, artist=artist, genre=genre, q=q)
+    if kind == "csv":
+        return csv_response(items, queries.TRACK_COLUMNS, "tracks.csv", total)
+    return json_response(page(total, limit, offset, items))
+
+
+def track_detail(wh, uuid: str) -> dict:
+    track = queries.track(wh, uuid)
+    if track is None:
+        raise not_found(f"no track {uuid}")
+    return {
+        **track,
+        "artists": queries.track_artists(wh, uuid),
+        "genres": queries.track_genres(wh, uuid),
+        "charts": queries.track_chart_history(wh, uuid),
+        "audience_platforms": queries.audience_platforms(wh, "track", uuid),
+    }
+
+
+@router.get("/tracks/{uuid}")
+def track(st: State, uuid: str) -> Response:
+    uuid = parse_uuid(uuid, "track uuid")
+    with st.reader.read() as wh:
+        return json_response(track_detail(wh, uuid))
+
+
+def artist_detail(wh, uuid: str) -> dict:
+    artist = queries.artist(wh, uuid)
+    if artist is None:
+        raise not_found(f"no artist {uuid}")
+    return {
+        **artist,
+        "genres": queries.artist_genres(wh, uuid),
+        "tracks": queries.artist_tracks(wh, uuid),
+        "audience_platforms": queries.audience_platforms(wh, "artist", uuid),
+    }
+
+
+@router.get("/artists/{uuid}")
+def artist(st: State, uuid: str) -> Response:
+    uuid = parse_uuid(uuid, "artist uuid")
+    with st.reader.read() as wh:
+        return json_response(artist_detail(wh, uuid))
+
+
+@router.get("/genres")
+def genres(st: State, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Response:
+    with st.reader.read() as wh:
+        tree = queries.genre_tree(queries.genres(wh))
+    return json_response(page(len(tree), limit, offset, tree[offset : offset + limit]))
+
+
+AUDIENCE_COLUMNS = {
+    "track": ("platform", "date", "value", "daily"),
+    "artist": ("platform", "date", "value", "daily", "listeners"),
+}
+
+
+def read_audience(
+    wh,
+    owner: Literal["track", "artist"],
+    uuid: str,
+    platform: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    limit: int,
+    offset: int,
+) -> dict[str, dict]:
+    """The series of one entity; a 404 that says why when there is none."""
+    found = queries.audience(wh, owner, uuid, platform, start, end, limit, offset)
+    if found:
+        return found
+    exists = (queries.track if owner == "track" else queries.artist)(wh, uuid)
+    if exists is None:
+        raise not_found(f"no {owner} {uuid}")
+    platforms = queries.audience_platforms(wh, owner, uuid)
+    if platform is not None and platform not in platforms:
+        raise not_found(
+            f"{owner} {uuid} has no audience stored for {platform}",
+            platforms=sorted(platforms),
+        )
+    # in the window or past the page: an empty series, with the total in the window
+    return {
+        p: {"total": _window_total(wh, owner, uuid, p, start, end), "series": []}
+        for p in ([platform] if platform else sorted(platforms))
+    }
+
+
+def _window_total(wh, owner, uuid, platform, start, end) -> int:
+    found = queries.audience(wh, owner, uuid, platform, start, end, MAX_LIMIT * 5, 0)
+    return found[platform]["total"] if platform in found else 0
+
+
+def audience_answer(
+    st: ServeState,
+    owner: Literal["track", "artist"],
+    uuid: str,
+    platform: str | None,
+    start_date: str | None,
+    end_date: str | None,
+    limit: int,
+    offset: int,
+    fmt: str | None,
+) -> Response:
+    uuid = parse_uuid(uuid, f"{owner} uuid")
+    platform = parse_platform(platform) if platform is not None else None
+    start, end = parse_range(start_date, end_date)
+    kind = parse_format(fmt)
+    with st.reader.read() as wh:
+        found = read_audience(wh, owner, uuid, platform, start, end, limit, offset)
+    if kind == "csv":
+        rows = [{"platform": p, **point} for p, s in found.items() for point in s["series"]]
+        name = f"{owner}-{uuid}-{platform or 'all'}.csv"
+        return csv_response(
+            rows, AUDIENCE_COLUMNS[owner], name, sum(s["total"] for s in found.values())
+        )
+    window = {"start_date": start, "end_date": end, "limit": limit, "offset": offset}
+    if platform is not None:
+        return json_response({owner: uuid, "platform": platform, **window, **found[platform]})
+    return json_response(
+        {
+            owner: uuid,
+            **window,
+            "platforms": [{"platform": p, **s} for p, s in found.items()],
+        }
+    )
+
+
+@router.get("/audience/tracks/{uuid}/{platform}")
+def track_audience_platform(
+    st: State,
+    uuid: str,
+    platform: str,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    limit: SeriesLimit = DEFAULT_SERIES_LIMIT,
+    offset: Offset = 0,
+    fmt: Format = None,
+) -> Response:
+    return audience_answer(st, "track", uuid, platform, start_date, end_date, limit, offset, fmt)
+
+
+@router.get("/audience/tracks/{uuid}")
+def track_audience(
+    st: State,
+    uuid: str,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    limit: SeriesLimit = DEFAULT_SERIES_LIMIT,
+    offset: Offset = 0,
+    fmt: Format = None,
+) -> Response:
+    return audience_answer(st, "track", uuid, None, start_date, end_date, limit, offset, fmt)
+
+
+@router.get("/audience/artists/{uuid}/{platform}")
+def artist_audience_platform(
+    st: State,
+    uuid: str,
+    platform: str,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    limit: SeriesLimit = DEFAULT_SERIES_LIMIT,
+    offset: Offset = 0,
+    fmt: Format = None,
+) -> Response:
+    return audience_answer(st, "artist", uuid, platform, start_date, end_date, limit, offset, fmt)
+
+
+@router.get("/audience/artists/{uuid}")
+def artist_audience(
+    st: State,
+    uuid: str,
+    start_date: str | None = None,
+    end_date: str | None = None,
+    limit: SeriesLimit = DEFAULT_SERIES_LIMIT,
+    offset: Offset = 0,
+    fmt: Format = None,
+) -> Response:
+    return audience_answer(st, "artist", uuid, None, start_date, end_date, limit, offset, fmt)
+
+
+# -- subscriptions --------------------------------------------------------------------------------
+
+
+def require_token(request: Request) -> None:
+    """Writes need ``Authorization: Bearer <MUSICCHARTS_API_TOKEN>``, compared in constant
+    time; with no token configured every write is refused."""
+    expected = state(request).api_token
+    if not expected:
+        raise ApiError(
+            403,
+            "writes are disabled because no API token is configured: set "
+            "MUSICCHARTS_API_TOKEN in the environment of `musiccharts serve`, restart it, and "
+            "send the header `Authorization: Bearer <token>`",
+        )
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if scheme.lower() != "bearer" or not given.strip():
+        raise ApiError(
+            401, "this write needs the header `Authorization: Bearer <token>`", challenge
+        )
+    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        raise ApiError(401, "the bearer token is not valid", challenge)
+
+
+Writer = Depends(require_token)
+
+
+def _subscription(sub: subs.Subscription) -> dict:
+    row = dataclasses.asdict(sub)
+    row["is_active"] = row.pop("active")
+    row["priority_platforms"] = list(sub.priority_platforms)
+    return row
+
+
+class SubscriptionChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    frequency: Literal["daily", "weekly", "monthly", "custom"] | None = None
+    custom_interval_hours: int | None = Field(default=None, ge=1, le=24 * 366)
+    is_active: bool | None = None
+    sync_historical_data: bool | None = None
+    auto_fetch_metadata: bool | None = None
+    auto_fetch_audience: bool | None = None
+    priority_platforms: list[str] | None = Field(default=None, min_length=1, max_length=20)
+
+
+class NewSubscription(SubscriptionChange):
+    chart_slug: str = Field(min_length=1, max_length=128)
+
+
+def _platforms(values: list[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(parse_platform(p) for p in values)
+
+
+@router.get("/subscriptions")
+def list_subscriptions(st: State, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Response:
+    with st.reader.read() as wh:
+        rows = [_subscription(s) for s in subs.list_subscriptions(wh)]
+    return json_response(page(len(rows), limit, offset, rows[offset : offset + limit]))
+
+
+@router.post("/subscriptions", dependencies=[Writer])
+def create_subscription(st: State, body: NewSubscription) -> Response:
+    slug = parse_slug(body.chart_slug)
+    wh = st.reader.writer
+    if subs.get_subscription(wh, slug) is not None:
+        raise ApiError(409, f"{slug} is already subscribed: PATCH /api/subscriptions/{slug}")
+    platforms = _platforms(body.priority_platforms)
+    try:
+        sub = subs.add(
+            wh,
+            st.soundcharts(),
+            slug,
+            frequency=body.frequency,
+            custom_interval_hours=body.custom_interval_hours,
+            sync_historical_data=bool(body.sync_historical_data),
+            auto_fetch_metadata=body.auto_fetch_metadata is not False,
+            auto_fetch_audience=body.auto_fetch_audience is not False,
+            **({"priority_platforms": platforms} if platforms else {}),
+        )
+    except subs.SubscriptionError as exc:
+        raise bad(str(exc)) from None
+    except api_errors.SoundChartsError as exc:
+        raise ApiError(502, f"the SoundCharts API did not answer: {exc}") from None
+    if body.is_active is False:
+        sub = subs.set_active(wh, slug, False)
+    st.reader.refresh(wait=5)
+    return json_response(_subscription(sub), status=201)
+
+
+@router.patch("/subscriptions/{slug}", dependencies=[Writer])
+def change_subscription(st: State, slug: str, body: SubscriptionChange) -> Response:
+    slug = parse_slug(slug)
+    wh = st.reader.writer
+    sub = subs.get_subscription(wh, slug)
+    if sub is None:
+        raise not_found(f"no subscription for chart {slug!r}")
+    changes = body.model_dump(exclude_unset=True)
+    if not changes:
+        raise bad("nothing to change: send at least one field")
+    if "is_active" in changes:
+        changes["active"] = changes.pop("is_active")
+    if "priority_platforms" in changes:
+        changes["priority_platforms"] = _platforms(changes["priority_platforms"])
+    if any(v is None for k, v in changes.items() if k != "custom_interval_hours"):
+        raise bad("fields other than custom_interval_hours cannot be null")
+    new = dataclasses.replace(sub, **changes)
+    if new.frequency == "custom" and not new.custom_interval_hours:
+        raise bad("a custom frequency needs custom_interval_hours")
+    subs.save(wh, new)
+    st.reader.refresh(wait=5)
+    return json_response(_subscription(new))
+
+
+@router.delete("/subscriptions/{slug}", dependencies=[Writer])
+def delete_subscription(st: State, slug: str) -> Response:
+    slug = parse_slug(slug)
+    try:
+        subs.remove(st.reader.writer, slug)
+    except subs.SubscriptionError as exc:
+        raise not_found(str(exc)) from None
+    st.reader.refresh(wait=5)
+    return json_response({"deleted": slug, "note": "the chart's stored data stays"})
+
+
+class SyncRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    date: str | None = None
+    start: str | None = Field(default=None, alias="from")
+    end: str | None = Field(default=None, alias="to")
+
+
+@router.post("/subscriptions/{slug}/sync", dependencies=[Writer])
+def sync_subscription(
+    st: State, slug: str, body: Annotated[SyncRequest | None, Body()] = None
+) -> Response:
+    slug = parse_slug(slug)
+    body = body or SyncRequest()
+    sub = subs.get_subscription(st.reader.writer, slug)
+    if sub is None:
+        raise not_found(f"no subscription for chart {slug!r}: POST /api/subscriptions first")
+    start, end = sync_range(st, slug, body)
+    try:
+        run_id = dagster_runs.launch_sync(st.dagster_url, sub, start, end)
+    except dagster_runs.DagsterUnreachable as exc:
+        raise ApiError(503, str(exc), dagster_url=st.dagster_url) from None
+    except dagster_runs.DagsterRefused as exc:
+        raise ApiError(502, str(exc), dagster_url=st.dagster_url) from None
+    return json_response(
+        {
+            "run_id": run_id,
+            "chart_slug": slug,
+            "start": start,
+            "end": end,
+            "run_url": f"{st.dagster_url.rstrip('/')}/runs/{run_id}",
+        },
+        status=202,
+    )
+
+
+def sync_range(st: ServeState, slug: str, body: SyncRequest) -> tuple[dt.date, dt.date]:
+    """The dates to sync: one date, a range, or (neither) the newest published ranking."""
+    if body.date and (body.start or body.end):
+        raise bad("give either date or from/to, not both")
+    today = rules.utcnow().date()
+    if body.date:
+        start = end = parse_date(body.date, "date")
+    elif body.start:
+        start = parse_date(body.start, "from")
+        end = parse_date(body.end, "to") if body.end else today
+    elif body.end:
+        raise bad("to needs from")
+    else:
+        try:
+            dates = st.soundcharts().available_rankings(slug, newest_only=True).dates
+        except api_errors.SoundChartsError as exc:
+            raise ApiError(502, f"the SoundCharts API did not answer: {exc}") from None
+        if not dates:
+            raise not_found(f"{slug} has no published ranking")
+        start = end = dates[-1]
+    first = dt.date.fromisoformat(settings.partition_start())
+    if start > end:
+        raise bad(f"from {start} is after to {end}")
+    if start < first:
+        raise bad(f"{start} is before the first partition date {first}")
+    if end > today + dt.timedelta(days=1):
+        raise bad(f"{end} is in the future")
+    return start, end
+
+
+@router.get("/subscriptions/{slug}/status")
+def subscription_status(st: State, slug: str) -> Response:
+    slug = parse_slug(slug)
+    with st.reader.read() as wh:
+        status = subs.sync_status(wh, rules.utcnow().date())
+        mine = status[status.chart_slug == slug]
+        if mine.empty:
+            raise not_found(f"no subscription for chart {slug!r}")
+        row = mine.iloc[0]
+        last = queries.last_sync(wh, slug)
+    rate = row.success_rate
+    mean = row.mean_seconds
+    return json_response(
+        {
+            "chart_slug": slug,
+            "frequency": row.frequency,
+            "is_active": bool(row.active),
+            "latest_ranking": row.latest_ranking,
+            "rankings": int(row.rankings),
+            "overdue": bool(row.overdue),
+            "success_rate": None if rate is None or rate != rate else float(rate),
+            "mean_duration_seconds": None if mean is None or mean != mean else float(mean),
+            "last_run": last,
+        }
+    )

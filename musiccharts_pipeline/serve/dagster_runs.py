@@ -1,0 +1,95 @@
+"""Launching a chart sync through the running Dagster webserver, with Dagster's own GraphQL
+client: the run is queued and executed by the deployment like any run the sensor requests (same
+job, asset selection, partition tags). The only module of the server that imports Dagster code."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlsplit
+
+from musiccharts_pipeline.sync.subscriptions import Subscription
+
+#: The job the sync sensor requests runs of (automation/sync_sensor.py).
+SYNC_JOB = "chart_sync"
+
+_ADD_PARTITION = """
+mutation AddChartPartition($selector: RepositorySelector!, $name: String!, $key: String!) {
+  addDynamicPartition(repositorySelector: $selector, partitionsDefName: $name, partitionKey: $key) {
+    __typename
+    ... on PythonError { message }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+
+
+class DagsterUnreachable(RuntimeError):
+    """No Dagster webserver answers at the configured URL (answered as 503)."""
+
+
+class DagsterRefused(RuntimeError):
+    """The webserver answered but did not launch the run (answered as 502)."""
+
+
+def graphql_client(url: str, timeout: int = 30):
+    from dagster_graphql import DagsterGraphQLClient
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DagsterUnreachable(f"MUSICCHARTS_DAGSTER_URL is not an http(s) URL: {url!r}")
+    return DagsterGraphQLClient(
+        parts.hostname,
+        port_number=parts.port,
+        use_https=parts.scheme == "https",
+        path_prefix=parts.path.rstrip("/"),
+        timeout=timeout,
+    )
+
+
+def launch_sync(url: str, sub: Subscription, start: dt.date, end: dt.date) -> str:
+    """Launch one run syncing ``sub``'s chart for ``start..end``; returns its run id."""
+    import requests
+    from dagster_graphql import DagsterGraphQLClientError
+
+    from musiccharts_pipeline.automation.sync_sensor import CHART_TAG, selection_for
+    from musiccharts_pipeline.partitions import charts, partition_request
+
+    client = graphql_client(url)
+    request = partition_request(sub.chart_slug, start, end)
+    tags = dict(request["tags"])
+    if request.get("partition_key"):
+        tags["dagster/partition"] = request["partition_key"]
+    try:
+        jobs = client._get_repo_locations_and_names_with_pipeline(SYNC_JOB)  # noqa: SLF001
+        if len(jobs) != 1:
+            raise DagsterRefused(
+                f"the Dagster deployment at {url} has {len(jobs)} jobs named {SYNC_JOB!r}"
+            )
+        selector = {
+            "repositoryLocationName": jobs[0].repository_location_name,
+            "repositoryName": jobs[0].repository_name,
+        }
+        # the chart's partition, as the sync sensor adds it for a new subscription (the
+        # client has no call of its own for this mutation)
+        added = client._execute(  # noqa: SLF001
+            _ADD_PARTITION, {"selector": selector, "name": charts.name, "key": sub.chart_slug}
+        )["addDynamicPartition"]
+        if added["__typename"] not in (
+            "AddDynamicPartitionSuccess",
+            "DuplicateDynamicPartitionError",
+        ):
+            raise DagsterRefused(f"Dagster refused the chart partition: {added.get('message')}")
+        return client.submit_job_execution(
+            SYNC_JOB,
+            repository_location_name=selector["repositoryLocationName"],
+            repository_name=selector["repositoryName"],
+            tags={CHART_TAG: sub.chart_slug, "musiccharts/launched_by": "serve", **tags},
+            asset_selection=selection_for(sub),
+        )
+    except DagsterGraphQLClientError as exc:
+        if isinstance(exc.__cause__, requests.exceptions.ConnectionError | requests.Timeout):
+            raise DagsterUnreachable(
+                f"no Dagster webserver answers at {url} (MUSICCHARTS_DAGSTER_URL): start it "
+                "with `make dev`, or point MUSICCHARTS_DAGSTER_URL at the running one"
+            ) from None
+        raise DagsterRefused(f"Dagster did not launch the sync: {exc}") from None

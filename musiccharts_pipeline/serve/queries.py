@@ -1,0 +1,567 @@
+"""The server's reads: one named function per question, plain SQL on the raw SoundCharts tables,
+portable between DuckDB and PostgreSQL. Every value is a bound parameter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from musiccharts_pipeline.sync import rules
+from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
+
+S = SCHEMA
+
+
+def _rows(wh: Warehouse, sql: str, params: dict | None = None) -> list[dict[str, Any]]:
+    with wh.connect() as conn:
+        return [dict(r) for r in conn.execute(sa.text(sql), params or {}).mappings()]
+
+
+def _one(wh: Warehouse, sql: str, params: dict | None = None) -> dict[str, Any] | None:
+    rows = _rows(wh, sql, params)
+    return rows[0] if rows else None
+
+
+def _page(
+    wh: Warehouse, sql: str, order: str, params: dict, limit: int, offset: int
+) -> tuple[int, list[dict]]:
+    """(total, one page) of a query: the total rides along as a window count; a page past the
+    end costs a second, counting query."""
+    rows = _rows(
+        wh,
+        f"SELECT q.*, count(*) OVER () AS total_rows FROM ({sql}) AS q "
+        f"ORDER BY {order} LIMIT :limit OFFSET :offset",
+        {**params, "limit": limit, "offset": offset},
+    )
+    if rows:
+        total = int(rows[0]["total_rows"])
+    else:
+        total = int(_one(wh, f"SELECT count(*) AS n FROM ({sql}) AS q", params)["n"])
+    for row in rows:
+        del row["total_rows"]
+    return total, rows
+
+
+# -- health and charts --------------------------------------------------------------------------
+
+
+def ping(wh: Warehouse) -> dict:
+    return _one(
+        wh,
+        f"SELECT (SELECT count(*) FROM {S}.chart_rankings) AS rankings, "
+        f"(SELECT max(fetched_at) FROM {S}.chart_rankings) AS last_fetched_at",
+    )
+
+
+def chart_exists(wh: Warehouse, slug: str) -> bool:
+    return bool(
+        _one(
+            wh,
+            f"SELECT 1 AS x FROM {S}.charts WHERE slug = :s UNION ALL "
+            f"SELECT 1 FROM {S}.chart_subscriptions WHERE chart_slug = :s UNION ALL "
+            f"SELECT 1 FROM {S}.chart_rankings WHERE chart_slug = :s",
+            {"s": slug},
+        )
+    )
+
+
+_CHARTS = f"""
+    WITH known AS (
+        SELECT slug AS chart_slug FROM {S}.charts
+        UNION SELECT chart_slug FROM {S}.chart_subscriptions
+        UNION SELECT chart_slug FROM {S}.chart_rankings
+    ),
+    latest AS (
+        SELECT chart_slug, max(ranking_date) AS latest_ranking, count(*) AS rankings
+        FROM {S}.chart_rankings GROUP BY chart_slug
+    ),
+    syncs AS (
+        SELECT chart_slug,
+               sum(CASE WHEN status = 'success' THEN 1 ELSE 0 END) AS successes,
+               sum(CASE WHEN status IN ('success', 'failed') THEN 1 ELSE 0 END) AS attempts,
+               avg(CASE WHEN status = 'success' THEN duration_seconds END) AS mean_seconds,
+               max(finished_at) AS last_sync_at
+        FROM {S}.chart_sync_log GROUP BY chart_slug
+    )
+    SELECT k.chart_slug, c.name, coalesce(c.platform, s.platform) AS platform,
+           coalesce(s.frequency, lower(c.frequency)) AS frequency, c.country_code,
+           s.chart_slug IS NOT NULL AS subscribed, s.active, s.custom_interval_hours,
+           s.sync_historical_data, s.auto_fetch_metadata, s.auto_fetch_audience,
+           s.priority_platforms, l.latest_ranking, coalesce(l.rankings, 0) AS rankings,
+           y.successes, y.attempts, y.mean_seconds, y.last_sync_at
+    FROM known AS k
+    LEFT JOIN {S}.charts AS c ON c.slug = k.chart_slug
+    LEFT JOIN {S}.chart_subscriptions AS s ON s.chart_slug = k.chart_slug
+    LEFT JOIN latest AS l ON l.chart_slug = k.chart_slug
+    LEFT JOIN syncs AS y ON y.chart_slug = k.chart_slug
+"""
+
+
+def charts(wh: Warehouse, today: dt.date, limit: int, offset: int) -> tuple[int, list[dict]]:
+    """Every known chart (synced or subscribed) with its subscription and sync health."""
+    total, rows = _page(wh, _CHARTS, "chart_slug", {}, limit, offset)
+    out = []
+    for r in rows:
+        latest = _date(r["latest_ranking"])
+        hours = r["custom_interval_hours"]
+        subscription = None
+        if r["subscribed"]:
+            subscription = {
+                "active": bool(r["active"]),
+                "frequency": r["frequency"],
+                "custom_interval_hours": hours,
+                "sync_historical_data": bool(r["sync_historical_data"]),
+                "auto_fetch_metadata": bool(r["auto_fetch_metadata"]),
+                "auto_fetch_audience": bool(r["auto_fetch_audience"]),
+                "priority_platforms": [p for p in (r["priority_platforms"] or "").split(",") if p],
+            }
+        overdue = rules.overdue(r["frequency"] or "daily", latest, today, hours)
+        if latest is None:
+            state = "never synced"
+        elif subscription and not subscription["active"]:
+            state = "paused"
+        elif not subscription:
+            state = "not subscribed"
+        else:
+            state = "overdue" if overdue else "healthy"
+        attempts = int(r["attempts"] or 0)
+        out.append(
+            {
+                "chart_slug": r["chart_slug"],
+                "name": r["name"],
+                "platform": r["platform"],
+                "frequency": r["frequency"],
+                "country_code": r["country_code"],
+                "subscription": subscription,
+                "health": {
+                    "state": state,
+                    "latest_ranking": latest,
+                    "rankings": int(r["rankings"]),
+                    "overdue": overdue,
+                    "success_rate": (int(r["successes"]) / attempts) if attempts else None,
+                    "mean_sync_seconds": _float(r["mean_seconds"]),
+                    "last_sync_at": r["last_sync_at"],
+                },
+            }
+        )
+    return total, out
+
+
+def chart(wh: Warehouse, slug: str) -> dict | None:
+    return _one(
+        wh,
+        f"SELECT slug AS chart_slug, name, platform, frequency, country_code, country_name "
+        f"FROM {S}.charts WHERE slug = :s",
+        {"s": slug},
+    )
+
+
+def ranking_dates(wh: Warehouse, slug: str) -> list[dt.date]:
+    """The stored ranking dates of a chart, newest first."""
+    rows = _rows(
+        wh,
+        f"SELECT ranking_date FROM {S}.chart_rankings WHERE chart_slug = :s "
+        "ORDER BY ranking_date DESC",
+        {"s": slug},
+    )
+    return [_date(r["ranking_date"]) for r in rows]
+
+
+#: One ranking with each entry's movement against the chart's previous stored ranking (the
+#: API's own old position when none is stored), as the dbt model int_ranking_movements says it.
+_RANKING = f"""
+    WITH previous AS (
+        SELECT max(ranking_date) AS ranking_date FROM {S}.chart_rankings
+        WHERE chart_slug = :slug AND ranking_date < :date
+    ),
+    previous_positions AS (
+        SELECT p.song_uuid, min(p.position) AS position
+        FROM {S}.chart_ranking_entries AS p
+        JOIN previous ON p.ranking_date = previous.ranking_date
+        WHERE p.chart_slug = :slug
+        GROUP BY p.song_uuid
+    ),
+    seen_before AS (
+        SELECT DISTINCT song_uuid FROM {S}.chart_ranking_entries
+        WHERE chart_slug = :slug AND ranking_date < :date
+    ),
+    entries AS (
+        SELECT e.position, e.song_uuid AS track_uuid,
+               coalesce(t.name, e.song_name) AS track_name,
+               t.primary_artist_uuid AS artist_uuid,
+               coalesce(a.name, t.credit_name, e.credit_name) AS artist_name,
+               CASE WHEN previous.ranking_date IS NOT NULL THEN pp.position
+                    ELSE e.old_position END AS previous_position,
+               e.entry_state, sb.song_uuid IS NOT NULL AS seen_before,
+               e.metric, e.time_on_chart, e.time_on_chart_unit
+        FROM {S}.chart_ranking_entries AS e
+        CROSS JOIN previous
+        LEFT JOIN previous_positions AS pp ON pp.song_uuid = e.song_uuid
+        LEFT JOIN seen_before AS sb ON sb.song_uuid = e.song_uuid
+        LEFT JOIN {S}.tracks AS t ON t.uuid = e.song_uuid
+        LEFT JOIN {S}.artists AS a ON a.uuid = t.primary_artist_uuid
+        WHERE e.chart_slug = :slug AND e.ranking_date = :date
+    )
+    SELECT position, track_uuid, track_name, artist_uuid, artist_name,
+           CASE WHEN previous_position IS NULL AND (seen_before OR entry_state = 'RE_ENTRY')
+                    THEN 're_entry'
+                WHEN previous_position IS NULL THEN 'new'
+                WHEN previous_position > position THEN 'up'
+                WHEN previous_position < position THEN 'down'
+                ELSE 'same' END AS movement,
+           previous_position, previous_position - position AS position_change,
+           metric, time_on_chart, time_on_chart_unit
+    FROM entries
+"""
+
+RANKING_COLUMNS = (
+    "position",
+    "track_uuid",
+    "track_name",
+    "artist_uuid",
+    "artist_name",
+    "movement",
+    "previous_position",
+    "position_change",
+    "metric",
+    "time_on_chart",
+    "time_on_chart_unit",
+)
+
+
+def previous_ranking_date(wh: Warehouse, slug: str, date: dt.date) -> dt.date | None:
+    row = _one(
+        wh,
+        f"SELECT max(ranking_date) AS d FROM {S}.chart_rankings "
+        "WHERE chart_slug = :s AND ranking_date < :d",
+        {"s": slug, "d": date},
+    )
+    return _date(row["d"])
+
+
+def ranking(
+    wh: Warehouse, slug: str, date: dt.date, limit: int, offset: int
+) -> tuple[int, list[dict]]:
+    return _page(wh, _RANKING, "position", {"slug": slug, "date": date}, limit, offset)
+
+
+def movement_counts(wh: Warehouse, slug: str, date: dt.date) -> dict[str, int]:
+    rows = _rows(
+        wh,
+        f"SELECT movement, count(*) AS n FROM ({_RANKING}) AS q GROUP BY movement",
+        {"slug": slug, "date": date},
+    )
+    return {r["movement"]: int(r["n"]) for r in rows}
+
+
+# -- tracks, artists, genres --------------------------------------------------------------------
+
+TRACK_COLUMNS = (
+    "uuid",
+    "name",
+    "credit_name",
+    "artist_uuid",
+    "artist_name",
+    "primary_genre",
+    "release_date",
+    "isrc",
+    "label",
+)
+
+
+def tracks(
+    wh: Warehouse,
+    limit: int,
+    offset: int,
+    artist: str | None = None,
+    genre: str | None = None,
+    q: str | None = None,
+) -> tuple[int, list[dict]]:
+    """Tracks with metadata, filtered by artist (any credited), genre (a genre id or slug; a
+    root genre takes in its sub-genres) and a text found in the name or credit."""
+    where, params = [], {}
+    if artist:
+        where.append(
+            f"EXISTS (SELECT 1 FROM {S}.track_artists AS ta "
+            "WHERE ta.track_uuid = t.uuid AND ta.artist_uuid = :artist)"
+        )
+        params["artist"] = artist
+    if genre:
+        where.append(
+            f"EXISTS (SELECT 1 FROM {S}.track_genres AS tg JOIN {S}.genres AS g "
+            "ON g.id = tg.genre_id WHERE tg.track_uuid = t.uuid "
+            "AND (g.id = :genre OR g.slug = :genre OR g.parent_id = :genre))"
+        )
+        params["genre"] = genre
+    if q:
+        where.append(
+            "(strpos(lower(t.name), lower(:q)) > 0 "
+            "OR strpos(lower(coalesce(t.credit_name, '')), lower(:q)) > 0)"
+        )
+        params["q"] = q
+    sql = (
+        "SELECT t.uuid, t.name, t.credit_name, t.primary_artist_uuid AS artist_uuid, "
+        "a.name AS artist_name, t.primary_genre, t.release_date, t.isrc, t.label "
+        f"FROM {S}.tracks AS t LEFT JOIN {S}.artists AS a ON a.uuid = t.primary_artist_uuid"
+        + (" WHERE " + " AND ".join(where) if where else "")
+    )
+    return _page(wh, sql, "name, uuid", params, limit, offset)
+
+
+def track(wh: Warehouse, uuid: str) -> dict | None:
+    """A track's metadata; a track seen only in rankings (metadata not fetched) by its entry."""
+    row = _one(
+        wh,
+        "SELECT uuid, name, slug, credit_name, image_url, app_url, release_date, duration, isrc, "
+        "label, explicit, language_code, primary_artist_uuid, primary_genre, "
+        f"metadata_fetched_at, audience_fetched_at FROM {S}.tracks WHERE uuid = :u",
+        {"u": uuid},
+    )
+    if row is None:
+        row = _one(
+            wh,
+            "SELECT song_uuid AS uuid, max(song_name) AS name, max(credit_name) AS credit_name "
+            f"FROM {S}.chart_ranking_entries WHERE song_uuid = :u GROUP BY song_uuid",
+            {"u": uuid},
+        )
+    return row
+
+
+def track_artists(wh: Warehouse, uuid: str) -> list[dict]:
+    return _rows(
+        wh,
+        "SELECT ta.artist_uuid AS uuid, a.name, ta.position, ta.is_primary "
+        f"FROM {S}.track_artists AS ta LEFT JOIN {S}.artists AS a ON a.uuid = ta.artist_uuid "
+        "WHERE ta.track_uuid = :u ORDER BY ta.position, ta.artist_uuid",
+        {"u": uuid},
+    )
+
+
+def track_genres(wh: Warehouse, uuid: str) -> list[dict]:
+    return _owner_genres(wh, "track", uuid)
+
+
+def _owner_genres(wh: Warehouse, owner: str, uuid: str) -> list[dict]:
+    return _rows(
+        wh,
+        "SELECT g.id, g.name, g.slug, g.level, g.parent_id, o.is_primary "
+        f"FROM {S}.{owner}_genres AS o JOIN {S}.genres AS g ON g.id = o.genre_id "
+        f"WHERE o.{owner}_uuid = :u ORDER BY o.is_primary DESC, g.id",
+        {"u": uuid},
+    )
+
+
+def track_chart_history(wh: Warehouse, uuid: str) -> list[dict]:
+    """Per chart: appearances, best position, first and last date, position on the last."""
+    return _rows(
+        wh,
+        f"""
+        WITH per_chart AS (
+            SELECT chart_slug, count(*) AS appearances, min(position) AS best_position,
+                   min(ranking_date) AS first_date, max(ranking_date) AS last_date
+            FROM {S}.chart_ranking_entries WHERE song_uuid = :u GROUP BY chart_slug
+        )
+        SELECT p.chart_slug, c.name AS chart_name, p.appearances, p.best_position,
+               p.first_date, p.last_date, min(e.position) AS last_position
+        FROM per_chart AS p
+        JOIN {S}.chart_ranking_entries AS e
+          ON e.chart_slug = p.chart_slug AND e.ranking_date = p.last_date AND e.song_uuid = :u
+        LEFT JOIN {S}.charts AS c ON c.slug = p.chart_slug
+        GROUP BY p.chart_slug, c.name, p.appearances, p.best_position, p.first_date, p.last_date
+        ORDER BY p.chart_slug
+        """,
+        {"u": uuid},
+    )
+
+
+def artist(wh: Warehouse, uuid: str) -> dict | None:
+    return _one(
+        wh,
+        "SELECT uuid, slug, name, app_url, image_url, country_code, gender, artist_type, "
+        f"career_stage, metadata_fetched_at, audience_fetched_at FROM {S}.artists WHERE uuid = :u",
+        {"u": uuid},
+    )
+
+
+def artist_genres(wh: Warehouse, uuid: str) -> list[dict]:
+    return _owner_genres(wh, "artist", uuid)
+
+
+def artist_tracks(wh: Warehouse, uuid: str) -> list[dict]:
+    """The artist's tracks with their best chart position and appearances."""
+    return _rows(
+        wh,
+        f"""
+        WITH charted AS (
+            SELECT song_uuid, min(position) AS best_position, count(*) AS chart_appearances
+            FROM {S}.chart_ranking_entries
+            WHERE song_uuid IN (SELECT track_uuid FROM {S}.track_artists WHERE artist_uuid = :u)
+            GROUP BY song_uuid
+        )
+        SELECT ta.track_uuid AS uuid, t.name, t.release_date, ta.is_primary,
+               c.best_position, coalesce(c.chart_appearances, 0) AS chart_appearances
+        FROM {S}.track_artists AS ta
+        LEFT JOIN {S}.tracks AS t ON t.uuid = ta.track_uuid
+        LEFT JOIN charted AS c ON c.song_uuid = ta.track_uuid
+        WHERE ta.artist_uuid = :u
+        ORDER BY c.best_position, t.name, ta.track_uuid
+        """,
+        {"u": uuid},
+    )
+
+
+def genres(wh: Warehouse) -> list[dict]:
+    """Every genre with its track count (a root's takes in its sub-genres')."""
+    return _rows(
+        wh,
+        f"""
+        SELECT g.id, g.name, g.slug, g.parent_id, g.level, g.soundcharts_root,
+               (SELECT count(DISTINCT tg.track_uuid) FROM {S}.track_genres AS tg
+                JOIN {S}.genres AS s ON s.id = tg.genre_id
+                WHERE s.id = g.id OR s.parent_id = g.id) AS tracks
+        FROM {S}.genres AS g ORDER BY g.level, g.name, g.id
+        """,
+    )
+
+
+def genre_tree(rows: list[dict]) -> list[dict]:
+    """Roots with their sub-genres nested (pure)."""
+    roots = {r["id"]: {**r, "subgenres": []} for r in rows if r["parent_id"] is None}
+    for r in rows:
+        if r["parent_id"] is not None and r["parent_id"] in roots:
+            roots[r["parent_id"]]["subgenres"].append(r)
+    return list(roots.values())
+
+
+# -- audience -------------------------------------------------------------------------------------
+
+#: A platform's series per date with the day's change: a track's identifiers summed (as
+#: track_audience_daily does); an artist's followers, and monthly listeners where stored.
+_TRACK_POINTS = f"""
+    SELECT platform, date, value,
+           value - lag(value) OVER (PARTITION BY platform ORDER BY date) AS daily
+    FROM (SELECT platform, date, sum(value) AS value FROM {S}.track_audience
+          WHERE track_uuid = :uuid {{platform}} GROUP BY platform, date) AS p
+"""
+_ARTIST_POINTS = f"""
+    SELECT coalesce(f.platform, l.platform) AS platform, coalesce(f.date, l.date) AS date,
+           f.value, f.daily, l.value AS listeners
+    FROM (SELECT platform, date, follower_count AS value,
+                 follower_count - lag(follower_count) OVER (PARTITION BY platform ORDER BY date)
+                 AS daily
+          FROM {S}.artist_audience WHERE artist_uuid = :uuid {{platform}}) AS f
+    FULL OUTER JOIN (SELECT platform, date, value FROM {S}.artist_streaming
+          WHERE artist_uuid = :uuid {{platform}}) AS l
+      ON f.platform = l.platform AND f.date = l.date
+"""
+
+
+def _series_sql(points: str, extra: str, window: str) -> str:
+    """The series paged per platform inside the date window (the change is taken against the
+    point before the window too); each platform's count in the window rides along."""
+    return f"""
+        WITH points AS ({points}),
+        windowed AS (
+            SELECT *, row_number() OVER (PARTITION BY platform ORDER BY date) AS n,
+                   count(*) OVER (PARTITION BY platform) AS total
+            FROM points WHERE 1 = 1 {window}
+        )
+        SELECT platform, date, value, daily{extra}, total FROM windowed
+        WHERE n > :offset AND n <= :offset + :limit
+        ORDER BY platform, date
+    """
+
+
+def audience(
+    wh: Warehouse,
+    owner: str,
+    uuid: str,
+    platform: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    limit: int,
+    offset: int,
+) -> dict[str, dict]:
+    """{platform: {"total": points in the window, "series": [{date, value, daily, ...}]}} for a
+    track or an artist (artists: followers as ``value``, monthly listeners where stored): one
+    query. The day's change is taken against the point before the window too."""
+    params: dict[str, Any] = {"uuid": uuid, "limit": limit, "offset": offset}
+    window = ""
+    if start is not None:
+        window += " AND date >= :start"
+        params["start"] = start
+    if end is not None:
+        window += " AND date <= :end"
+        params["end"] = end
+    only = ""
+    if platform is not None:
+        only = "AND platform = :platform"
+        params["platform"] = platform
+    points = (_TRACK_POINTS if owner == "track" else _ARTIST_POINTS).format(platform=only)
+    extra = "" if owner == "track" else ", listeners"
+    out: dict[str, dict] = {}
+    for row in _rows(wh, _series_sql(points, extra, window), params):
+        total = int(row.pop("total"))
+        entry = out.setdefault(row.pop("platform"), {"total": total, "series": []})
+        row["date"] = _date(row["date"])
+        entry["series"].append(row)
+    return out
+
+
+def audience_platforms(wh: Warehouse, owner: str, uuid: str) -> dict[str, dict]:
+    """{platform: {points, first_date, last_date}} of the series an entity has."""
+    if owner == "track":
+        sql = (
+            "SELECT platform, count(DISTINCT date) AS points, min(date) AS first_date, "
+            f"max(date) AS last_date FROM {S}.track_audience WHERE track_uuid = :u "
+            "GROUP BY platform"
+        )
+    else:
+        sql = (
+            "SELECT platform, count(DISTINCT date) AS points, min(date) AS first_date, "
+            "max(date) AS last_date FROM ("
+            f"SELECT platform, date FROM {S}.artist_audience WHERE artist_uuid = :u UNION ALL "
+            f"SELECT platform, date FROM {S}.artist_streaming WHERE artist_uuid = :u) AS p "
+            "GROUP BY platform"
+        )
+    return {
+        r["platform"]: {
+            "points": int(r["points"]),
+            "first_date": _date(r["first_date"]),
+            "last_date": _date(r["last_date"]),
+        }
+        for r in sorted(_rows(wh, sql, {"u": uuid}), key=lambda r: r["platform"])
+    }
+
+
+# -- subscriptions ----------------------------------------------------------------------------
+
+
+def last_sync(wh: Warehouse, slug: str) -> dict | None:
+    """The chart's newest sync log row: the last run that synced it."""
+    return _one(
+        wh,
+        "SELECT run_id, ranking_date, status, started_at, finished_at, duration_seconds, error "
+        f"FROM {S}.chart_sync_log WHERE chart_slug = :s "
+        "ORDER BY started_at DESC NULLS LAST, finished_at DESC NULLS LAST LIMIT 1",
+        {"s": slug},
+    )
+
+
+# -- values -------------------------------------------------------------------------------------
+
+
+def _date(value) -> dt.date | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)

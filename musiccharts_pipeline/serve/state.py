@@ -1,0 +1,30 @@
+"""What every request of one server shares: the warehouse reader, the write token, Dagster's
+URL and (built on first use) the SoundCharts client that checks new subscriptions."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+from musiccharts_pipeline import settings
+from musiccharts_pipeline.serve.readers import DirectReader, SnapshotReader
+from musiccharts_pipeline.soundcharts import SoundChartsClient
+
+
+@dataclasses.dataclass
+class ServeState:
+    reader: DirectReader | SnapshotReader
+    api_token: str | None
+    dagster_url: str
+    client: SoundChartsClient | None = None
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def soundcharts(self) -> SoundChartsClient:
+        """The SoundCharts client configured as the pipeline's (the simulator when unset)."""
+        with self._lock:
+            if self.client is None:
+                api_url, app_id, api_key = (settings.env(n) for n in settings.API_VARIABLES)
+                self.client = SoundChartsClient(
+                    api_url, app_id, api_key, max_rps=settings.max_rps()
+                )
+            return self.client
