@@ -341,3 +341,55 @@ def test_low_quota_is_tracked_and_warned(http_simulator, http_client, caplog):
     assert http_client.quota_remaining == 1_000
     assert http_client.stats()["quota_remaining"] == 1_000
     assert "quota is low: 1000 calls remaining" in caplog.text
+
+
+def test_raw_payload_is_kept_exactly_as_received():
+    """Normalisation fills the typed fields; the raw copy stays what the API sent."""
+    from musiccharts_pipeline.soundcharts import models
+
+    sent = {
+        "uuid": "u1",
+        "name": "Song",
+        "isrc": {"value": "FRX202600001", "countryCode": "FR"},
+        "labels": [{"name": "Label A", "type": "Original"}],
+        "artists": None,
+        "unknownField": 1,
+    }
+    song = models.Song.model_validate(sent)
+    assert (song.isrc, song.label, song.artists) == ("FRX202600001", "Label A", [])
+    assert song.raw == sent
+    assert "label" not in song.raw and song.raw["isrc"]["countryCode"] == "FR"
+    legacy = models.Song.model_validate({"uuid": "u2", "isrc": "X1", "label": {"name": "L"}})
+    assert legacy.label == "L" and legacy.raw == {
+        "uuid": "u2",
+        "isrc": "X1",
+        "label": {"name": "L"},
+    }
+
+
+def test_pagination_stops_where_next_is_null_whatever_total_says(http_client, monkeypatch):
+    asked = []
+    pages = {
+        "/c": {"items": [1, 2], "page": {"offset": 0, "next": "/c?offset=2", "total": 9}},
+        "/c?offset=2": {"items": [3], "page": {"offset": 2, "next": None, "total": 9}},
+    }
+
+    def get(path, params=None, route="other"):
+        asked.append(path)
+        return pages[path]
+
+    monkeypatch.setattr(http_client, "get", get)
+    assert [p["items"] for p in http_client.paginate("/c")] == [[1, 2], [3]]
+    assert asked == ["/c", "/c?offset=2"]  # no offset the API did not offer
+
+
+def test_pagination_computes_offsets_only_without_a_next_key(http_client, monkeypatch):
+    asked = []
+
+    def get(path, params=None, route="other"):
+        asked.append(params["offset"])
+        return {"items": [0] * 2, "page": {"total": 5}}
+
+    monkeypatch.setattr(http_client, "get", get)
+    assert len(list(http_client.paginate("/c"))) == 3
+    assert asked == [0, 2, 4]

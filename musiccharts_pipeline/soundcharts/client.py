@@ -318,7 +318,8 @@ class SoundChartsClient:
         params: dict | None = None,
         route: str = "other",
     ) -> Iterator[dict]:
-        """Yield every page of a collection, following ``page.next`` (or ``total``)."""
+        """Yield every page of a collection, following ``page.next`` until it is null. Offsets
+        are computed from ``total`` only for an envelope that has no ``next`` key at all."""
         params = {**(params or {}), "offset": 0, "limit": MAX_PAGE}
         next_path: str | None = path
         while next_path is not None:
@@ -326,15 +327,11 @@ class SoundChartsClient:
             yield page
             info = page.get("page") or {}
             items = page.get("items") or []
-            if info.get("next"):
-                next_path, params = info["next"], None
-            elif (
-                params is not None
-                and items
-                and info.get("total") is not None
-                and (params["offset"] + len(items) < info["total"])
-            ):
+            if "next" in info:
+                next_path, params = info["next"] or None, None
+            elif items and info.get("total") is not None and params is not None:
                 params = {**params, "offset": params["offset"] + len(items)}
+                next_path = path if params["offset"] < info["total"] else None
             else:
                 next_path = None
 

@@ -24,8 +24,14 @@ class Payload(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _keep_raw(cls, data: Any) -> Any:
+        """The object as the API sent it goes to ``raw``; only the typed fields are normalised."""
         if isinstance(data, dict) and "raw" not in data:
-            return {**data, "raw": dict(data)}
+            return {**cls._normalise(dict(data)), "raw": dict(data)}
+        return data
+
+    @classmethod
+    def _normalise(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Map a variant of the payload onto the typed fields (a new dict; never in place)."""
         return data
 
 
@@ -133,12 +139,9 @@ class Song(Payload):
     main_artists: list[ArtistLight] = Field(default_factory=list)
     genres: list[Genre] = Field(default_factory=list)
 
-    @model_validator(mode="before")
     @classmethod
-    def _legacy_fields(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        data = dict(data)
+    def _normalise(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """ISRC as an object or a string; ``labels[]`` or a legacy ``label``; null lists."""
         isrc = data.get("isrc")
         if isinstance(isrc, dict):
             data["isrc"] = isrc.get("value")
