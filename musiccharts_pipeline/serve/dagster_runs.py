@@ -48,7 +48,6 @@ def graphql_client(url: str, timeout: int = 30):
 
 def launch_sync(url: str, sub: Subscription, start: dt.date, end: dt.date) -> str:
     """Launch one run syncing ``sub``'s chart for ``start..end``; returns its run id."""
-    import requests
     from dagster_graphql import DagsterGraphQLClientError
 
     from musiccharts_pipeline.automation.sync_sensor import CHART_TAG, selection_for
@@ -87,9 +86,22 @@ def launch_sync(url: str, sub: Subscription, start: dt.date, end: dt.date) -> st
             asset_selection=selection_for(sub),
         )
     except DagsterGraphQLClientError as exc:
-        if isinstance(exc.__cause__, requests.exceptions.ConnectionError | requests.Timeout):
+        if _unreachable(exc):
             raise DagsterUnreachable(
                 f"no Dagster webserver answers at {url} (MUSICCHARTS_DAGSTER_URL): start it "
                 "with `make dev`, or point MUSICCHARTS_DAGSTER_URL at the running one"
             ) from None
         raise DagsterRefused(f"Dagster did not launch the sync: {exc}") from None
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether a client error comes from no server answering (refused, reset, timed out): the
+    client wraps requests' error in gql's, then in its own."""
+    import requests
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, requests.ConnectionError | requests.Timeout):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
