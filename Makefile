@@ -26,9 +26,11 @@ run: install dagster-home
 
 # Started from inside DAGSTER_HOME: `dagster dev` warns about (and ignores) a dagster.yaml in its
 # working directory, and the root one is the production instance. exec: Ctrl-C and SIGTERM
-# reach dagster dev itself, which stops the webserver, daemon and code server.
+# reach dagster dev itself, which stops the webserver, daemon and code server. Its notice that
+# `dg dev` supersedes it is silenced: this project's workspace is what `dagster dev` loads.
 dev: install dagster-home
-	cd $(DAGSTER_HOME) && exec $(abspath $(BIN))/dagster dev -w $(CURDIR)/workspace.yaml
+	cd $(DAGSTER_HOME) && PYTHONWARNINGS='ignore:Function `dev_command` is superseded' \
+	  exec $(abspath $(BIN))/dagster dev -w $(CURDIR)/workspace.yaml
 
 lint: install
 	$(BIN)/ruff check .

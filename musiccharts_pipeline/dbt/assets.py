@@ -9,7 +9,13 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from musiccharts_pipeline.dbt.environment import DBT_EXECUTABLE, DBT_PROJECT_DIR, apply_dbt_env
+from musiccharts_pipeline.dbt.environment import (
+    DBT_EXECUTABLE,
+    DBT_PROJECT_DIR,
+    apply_dbt_env,
+    dbt_env,
+    patched_environ,
+)
 from musiccharts_pipeline.resources import WarehouseResource
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
@@ -21,7 +27,10 @@ def prepare_manifest() -> Path:
     """The manifest @dbt_assets reads. `make install` prepares it (`dbt parse`); a checkout that
     skipped make gets it here once, with the same dbt, so the definitions always load."""
     if not dbt_project.manifest_path.exists():
-        dbt_cli.cli(["--quiet", "parse"], target_path=dbt_project.target_path).wait()
+        # parsed for the configured warehouse, as runs will see it: dbt keys its partial-parse
+        # cache on the profile, so a run reuses the cache instead of parsing everything again
+        with patched_environ(dbt_env()):
+            dbt_cli.cli(["--quiet", "parse"], target_path=dbt_project.target_path).wait()
     return dbt_project.manifest_path
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -41,3 +43,18 @@ def apply_dbt_env(warehouse_url: str | None = None) -> dict[str, str]:
     env = dbt_env(warehouse_url)
     os.environ.update(env)
     return env
+
+
+@contextlib.contextmanager
+def patched_environ(values: dict[str, str]) -> Iterator[None]:
+    """``values`` in the environment for the block only (a dbt subprocess started inside)."""
+    before = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
