@@ -74,5 +74,46 @@ def api_token() -> str | None:
 
 
 def dagster_url() -> str:
-    """The running Dagster webserver that launches manual syncs (MUSICCHARTS_DAGSTER_URL)."""
+    """The running Dagster webserver (MUSICCHARTS_DAGSTER_URL): manual syncs are launched
+    through it, and alerts link to its runs and assets."""
     return env("MUSICCHARTS_DAGSTER_URL") or DEFAULT_DAGSTER_URL
+
+
+def alert_webhook_url() -> str | None:
+    """Where alerts are posted (MUSICCHARTS_ALERT_WEBHOOK_URL): a Slack or Mattermost incoming
+    webhook, or any receiver of ``{"text", "blocks"}`` JSON. Unset: no alert is sent."""
+    return env("MUSICCHARTS_ALERT_WEBHOOK_URL")
+
+
+def alert_quota_below() -> str | None:
+    """The low-quota threshold (MUSICCHARTS_ALERT_QUOTA_BELOW): calls (``2000``) or a share of
+    the last seen total (``5%``). Unset: 5% of the last seen total, else 1,000 calls."""
+    return env("MUSICCHARTS_ALERT_QUOTA_BELOW")
+
+
+#: Words in a project variable's name that mark its value as secret.
+SECRET_NAME_PARTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "WEBHOOK")
+_PROJECT_PREFIXES = ("SOUNDCHARTS_", "MUSICCHARTS_", "DAGSTER_")
+#: Too short to be a secret, and replacing it would mangle ordinary words.
+_MIN_SECRET_LENGTH = 6
+
+
+def secret_values() -> list[str]:
+    """The values that must never reach an alert or a log line, longest first: API keys,
+    tokens, passwords (also inside URLs), and the webhook URL with its path (urllib3 logs
+    paths)."""
+    from urllib.parse import urlsplit
+
+    found = set()
+    for name, value in os.environ.items():
+        if not value or not name.startswith(_PROJECT_PREFIXES):
+            continue
+        if any(part in name for part in SECRET_NAME_PARTS):
+            found.add(value)
+        if "://" in value:
+            parts = urlsplit(value)
+            if parts.password:
+                found.add(parts.password)
+            if "WEBHOOK" in name and parts.path.strip("/"):
+                found.add(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return sorted((v for v in found if len(v) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
