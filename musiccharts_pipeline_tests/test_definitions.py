@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from musiccharts_pipeline import settings
 from musiccharts_pipeline.definitions import defs
 
 SOUNDCHARTS = {"chart_rankings", "tracks", "artists", "genres", "track_audience", "artist_audience"}
@@ -33,9 +34,21 @@ def test_the_code_location_loads_with_every_asset_job_sensor_and_schedule():
 
     jobs = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
     assert jobs == {"chart_sync", "analytics", "refresh_stale_job"}
-    assert {s.name for s in defs.sensors} == {"chart_sync_sensor", "cascade_sensor"}
+    sensors = {s.name: s for s in defs.sensors}
+    assert set(sensors) == {
+        "chart_sync_sensor",
+        "cascade_sensor",
+        "alerts_sensor",
+        "alert_on_run_failure",
+    }
     assert {s.name for s in defs.schedules} == {"refresh_stale_job_schedule"}
-    assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in defs.sensors)
+    for name in ("chart_sync_sensor", "cascade_sensor"):
+        assert sensors[name].default_status == dg.DefaultSensorStatus.RUNNING
+    # the alert sensors run by default only where a webhook is configured
+    alerting = dg.DefaultSensorStatus.RUNNING if settings.alert_webhook_url() else None
+    for name in ("alerts_sensor", "alert_on_run_failure"):
+        assert sensors[name].default_status == (alerting or dg.DefaultSensorStatus.STOPPED)
+    assert isinstance(sensors["alert_on_run_failure"], dg.RunStatusSensorDefinition)
 
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert {
