@@ -288,6 +288,55 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_alerts_test(args: argparse.Namespace) -> int:
+    from musiccharts_pipeline.alerts.webhook import Webhook, probe_message
+
+    url = settings.alert_webhook_url()
+    if not url:
+        print("MUSICCHARTS_ALERT_WEBHOOK_URL is not set: there is nowhere to send a test alert")
+        return 1
+    hook = Webhook(url)
+    try:
+        delivery = hook.post(probe_message())
+    finally:
+        hook.close()
+    print(f"test alert: {delivery.describe()}")
+    return 0 if delivery.ok else 1
+
+
+def _cmd_alerts_check(args: argparse.Namespace) -> int:
+    """Evaluate every rule once (as the alert sensors do), post what is due, print it all."""
+    from musiccharts_pipeline.alerts.sensors import describe, evaluate
+    from musiccharts_pipeline.alerts.state import OPENED, RESOLVED, IncidentStore
+
+    wh = _warehouse()
+    report = evaluate(_instance(), wh)
+    sent = {
+        (o.notice.incident.incident_key, o.notice.incident.opened_at, o.notice.kind): o.delivery
+        for o in report.outcomes
+    }
+    cleared = {}  # the newest generation of each incident this check resolved
+    for row in IncidentStore(wh).incidents(report.resolved):
+        if row.resolved_at is not None:
+            cleared[row.incident_key] = row
+    shown = [(OPENED, row) for row in report.open] + [(RESOLVED, r) for r in cleared.values()]
+    for kind, row in shown:
+        delivery = sent.get((row.incident_key, row.opened_at, kind))
+        if delivery is not None:
+            status = delivery.describe()
+        elif kind == OPENED:
+            status = "already sent" if row.open_sent_at else "pending"
+        else:
+            status = "nothing to send (its alert was never sent)"
+        state = "open" if kind == OPENED else "resolved"
+        print(f"{state:<9} {row.rule:<13} {row.subject}: {status}\n{'':<10}{row.cause}")
+    if not shown:
+        print("no open incident")
+    print(describe(report))
+    failed = [o for o in report.outcomes if not o.delivery.ok]
+    return 1 if failed and settings.alert_webhook_url() else 0
+
+
 def _cmd_migrate(args: argparse.Namespace) -> int:
     from musiccharts_pipeline.warehouse import Warehouse
 
@@ -359,6 +408,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=settings.DEFAULT_SERVE_HOST)
     serve.add_argument("--port", type=int, default=settings.DEFAULT_SERVE_PORT)
     serve.set_defaults(func=_cmd_serve)
+
+    alerts = sub.add_parser("alerts", help="alerts to MUSICCHARTS_ALERT_WEBHOOK_URL")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True)
+    alerts_sub.add_parser(
+        "test", help="post a test message to the webhook and print the HTTP status"
+    ).set_defaults(func=_cmd_alerts_test)
+    alerts_sub.add_parser(
+        "check", help="evaluate every alert rule once, send what is due, print each incident"
+    ).set_defaults(func=_cmd_alerts_check)
 
     sub.add_parser("migrate", help="create or upgrade the warehouse schema").set_defaults(
         func=_cmd_migrate
