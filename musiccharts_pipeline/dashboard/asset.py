@@ -3,6 +3,7 @@
 import dagster as dg
 
 from musiccharts_pipeline import settings
+from musiccharts_pipeline.alerts.state import IncidentStore
 from musiccharts_pipeline.dashboard.render import MARTS, load_marts, render
 from musiccharts_pipeline.resources import WarehouseResource
 
@@ -14,10 +15,12 @@ from musiccharts_pipeline.resources import WarehouseResource
     description="Self-contained HTML dashboard (inline SVG charts, opens offline).",
 )
 def dashboard(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    marts = load_marts(warehouse.get())
+    wh = warehouse.get()
+    marts = load_marts(wh)
+    incidents = IncidentStore(wh).open_incidents()
     path = settings.dashboard_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    page = render(marts)
+    page = render(marts, incidents=incidents)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(path)  # readers never see a half-written page
@@ -26,6 +29,7 @@ def dashboard(warehouse: WarehouseResource) -> dg.MaterializeResult:
             "path": dg.MetadataValue.path(str(path)),
             "bytes": len(page.encode()),
             "charts_shown": int(marts["chart_health"].shape[0]),
+            "open_incidents": len(incidents),
         }
     )
 

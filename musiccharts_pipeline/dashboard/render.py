@@ -97,7 +97,35 @@ def table(frame: pd.DataFrame, columns: Sequence[str], name: str) -> str:
 MOVES = {"new": "★ new", "re-entry": "↺ re-entry", "up": "▲", "down": "▼", "same": "="}
 
 
-def render(marts: dict[str, pd.DataFrame], generated_at: dt.datetime | None = None) -> str:
+def incidents_section(incidents: Sequence | None) -> str:
+    """The open alert incidents (rows of ``alerts.state.IncidentRow``), newest first."""
+    if incidents is None:
+        return ""
+    if not incidents:
+        return '<section><h2>Open incidents</h2><p class="moves">No open incident.</p></section>'
+    frame = pd.DataFrame(
+        [
+            {
+                "opened": pd.Timestamp(row.opened_at).strftime("%Y-%m-%d %H:%M UTC"),
+                "rule": row.rule.replace("_", " "),
+                "subject": row.subject,
+                "cause": row.cause,
+            }
+            for row in sorted(incidents, key=lambda row: row.opened_at, reverse=True)
+        ]
+    )
+    return (
+        f"<section><h2>Open incidents ({len(frame)})</h2>"
+        + table(frame, ["opened", "rule", "subject", "cause"], "open_incidents")
+        + "</section>"
+    )
+
+
+def render(
+    marts: dict[str, pd.DataFrame],
+    generated_at: dt.datetime | None = None,
+    incidents: Sequence | None = None,
+) -> str:
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc)
     daily = marts["rankings_fetched_daily"].sort_values("fetched_date")
     this_week = int(daily.this_week.iloc[0]) if len(daily) else 0
@@ -139,6 +167,7 @@ def render(marts: dict[str, pd.DataFrame], generated_at: dt.datetime | None = No
         f"<div><b>{_e(wow_text)}</b><span>versus the previous week</span></div>"
         f"<div><b>{health_pct:.0f}%</b><span>charts healthy</span></div>"
         f"<div><b>{len(health)}</b><span>charts</span></div></section>",
+        incidents_section(incidents),
         "<section><h2>Rankings fetched, last 7 days</h2>"
         + area_chart(
             [pd.Timestamp(d).strftime("%a %d") for d in daily.fetched_date],
