@@ -34,20 +34,16 @@ def prepare_manifest() -> Path:
     return dbt_project.manifest_path
 
 
-#: Side tables written by the SoundCharts assets. A Dagster asset key can stand for one dbt
-#: source only, so these sources get keys of their own (soundcharts/<table>) and the models
-#: that read them depend on the writing asset instead: a sync then updates every model.
-SIDE_TABLES = {
-    "charts": "chart_rankings",
-    "chart_rankings": "chart_rankings",
-    "chart_sync_log": "chart_rankings",
-    "track_artists": "tracks",
-    "track_genres": "genres",
-    "artist_genres": "genres",
-    "artist_streaming": "artist_audience",
-    "chart_subscriptions": "chart_rankings",  # written by the CLI and sensor, read per sync
-}
-_WRITER = {dg.AssetKey(["soundcharts", t]): dg.AssetKey(w) for t, w in SIDE_TABLES.items()}
+def side_table_writers(manifest: Mapping[str, Any]) -> dict[dg.AssetKey, dg.AssetKey]:
+    """{side table's source key: the asset that writes the table}, from the sources' meta
+    (``written_by``): the one place that says which asset writes which table."""
+    writers = {}
+    for source in manifest["sources"].values():
+        writer = source.get("meta", {}).get("written_by")
+        if writer:
+            key = source["meta"]["dagster"]["asset_key"]
+            writers[dg.AssetKey(key)] = dg.AssetKey(writer)
+    return writers
 
 
 class Translator(DagsterDbtTranslator):
@@ -55,9 +51,10 @@ class Translator(DagsterDbtTranslator):
         spec = super().get_asset_spec(manifest, unique_id, project)
         if unique_id.startswith("source."):
             return spec
+        writers = side_table_writers(manifest)
         deps = {}
         for dep in spec.deps:
-            key = _WRITER.get(dep.asset_key, dep.asset_key)
+            key = writers.get(dep.asset_key, dep.asset_key)
             deps[key] = dg.AssetDep(key)
         return spec.replace_attributes(group_name="analytics", deps=list(deps.values()))
 
