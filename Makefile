@@ -2,7 +2,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run dev test lint bench dagster-home browser
+.PHONY: install run dev serve test lint bench dagster-home browser
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -31,6 +31,13 @@ run: install dagster-home
 dev: install dagster-home
 	cd $(DAGSTER_HOME) && PYTHONWARNINGS='ignore:Function `dev_command` is superseded' \
 	  exec $(abspath $(BIN))/dagster dev -w $(CURDIR)/workspace.yaml
+
+# The read API and the pages on http://127.0.0.1:8000 (HOST=0.0.0.0 to serve other machines);
+# writes need MUSICCHARTS_API_TOKEN, a manual sync the Dagster webserver of `make dev`.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+serve: install
+	$(BIN)/musiccharts serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check .

@@ -77,3 +77,19 @@ def live_server(app):
     finally:
         server.should_exit = True
         thread.join(30)
+
+
+def build_marts(pipeline, tmp_path, monkeypatch) -> None:
+    """dbt build and the dashboard over the warehouse, as the analytics run does."""
+    from musiccharts_pipeline.dashboard import dashboard
+    from musiccharts_pipeline.dbt import dbt_cli, musiccharts_dbt
+
+    monkeypatch.setenv("MUSICCHARTS_DASHBOARD_PATH", str(tmp_path / "dashboard.html"))
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [musiccharts_dbt, dashboard],
+            instance=instance,
+            raise_on_error=False,
+            resources={**pipeline, "dbt": dbt_cli},
+        )
+    assert result.success

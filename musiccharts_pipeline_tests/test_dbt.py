@@ -13,6 +13,7 @@ from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.dashboard import dashboard
 from musiccharts_pipeline.dbt import dbt_cli, dbt_project, musiccharts_dbt
 from musiccharts_pipeline.dbt.environment import apply_dbt_env
+from musiccharts_pipeline_tests import browser
 
 
 def _sync(pipeline, instance, slug, start, end):
@@ -171,22 +172,8 @@ def test_incremental_run_equals_full_refresh(filled, pipeline, tmp_path, monkeyp
         pd.testing.assert_frame_equal(incremental[name], full[name], obj=name)
 
 
-def _chromium() -> str:
-    import os
-    import shutil
-
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is required in CI (make browser installs it)")
-        pytest.skip("chromium is not installed")
-    return path
-
-
 def test_dashboard_renders_offline_with_charts_drawn(filled, tmp_path):
-    import subprocess
-
-    from PIL import Image, ImageStat
+    from PIL import ImageStat
 
     page = tmp_path / "dashboard.html"
     text = page.read_text()
@@ -194,33 +181,10 @@ def test_dashboard_renders_offline_with_charts_drawn(filled, tmp_path):
     for chart in ("rankings_fetched", "top_platforms", "genres"):
         assert f'data-chart="{chart}"' in text
     assert "top-50-fr" in text and "tiktok-top-50-weekly" in text
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ]
-    dom = subprocess.run(
-        [_chromium(), *flags, "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    profile = tmp_path / "profile"
+    dom = browser.dump_dom(page.as_uri(), profile)
     assert dom.count("<polyline") >= 1 and dom.count("<rect") >= 3
-    shot = tmp_path / "dashboard.png"
-    subprocess.run(
-        [_chromium(), *flags, "--window-size=1400,1400", f"--screenshot={shot}", page.as_uri()],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    image = Image.open(shot).convert("RGB")
+    image = browser.screenshot(page.as_uri(), tmp_path / "dashboard.png", profile)
     assert image.size == (1400, 1400)
     colors = image.getcolors(maxcolors=1_000_000)
     assert len(colors) > 50  # text, bars and the area chart, not a blank page
