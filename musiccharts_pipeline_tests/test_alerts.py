@@ -209,7 +209,7 @@ def test_a_failed_run_alerts_once_naming_chart_and_dates_then_resolves_once(pipe
     [fired] = alerting.delivered
     text = fired["text"]
     assert text.startswith("[musiccharts] FIRING run failed: ")
-    assert f"run for top-50-fr {start}..{today} failed at chart_rankings" in text
+    assert f"materialization run for top-50-fr {start}..{today} failed at chart_rankings" in text
     assert (
         "expected JSON, got text/html" in text and "\n" + f"{DAGSTER}/runs/{failed.run_id}" in text
     )

@@ -94,12 +94,14 @@ def run_failed(
     step: str | None,
     error: str | None,
 ) -> Incident:
-    what = f"{job} run for {chart} {_span(dates)}" if chart and dates else f"{job} run"
+    # Dagster's own asset jobs (a UI or CLI materialization) have names like __ASSET_JOB
+    label = "materialization" if job.startswith("__") else job
+    what = f"{label} run for {chart} {_span(dates)}" if chart and dates else f"{label} run"
     where = f" at {step}" if step else ""
     return Incident(
         key=failure_key(job, chart, dates),
         rule=RUN_FAILED,
-        subject=f"{chart} {_span(dates)}" if chart and dates else job,
+        subject=f"{chart} {_span(dates)}" if chart and dates else label,
         cause=one_line(f"{what} failed{where}: {one_line(error)}"),
         link=links.run(run_id),
     )
