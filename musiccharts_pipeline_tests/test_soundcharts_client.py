@@ -32,7 +32,6 @@ def test_split_windows():
 
 
 def test_platforms_and_charts(http_client):
-    assert {p.code for p in http_client.chart_platforms()} >= {"spotify", "airplay"}
     assert "instagram" in {p.code for p in http_client.platforms("social")}
     assert "spotify" in {p.code for p in http_client.platforms("streaming")}
     assert len(http_client.platforms()) >= 8
@@ -81,9 +80,6 @@ def test_song_and_artist_metadata(http_simulator, http_client):
     assert song.name == truth["name"] and song.duration == truth["duration"]
     assert song.isrc == world.isrc_of(0)
     assert song.primary_artist.uuid == world.artist_uuid(world.song_artists(0)[0])
-    assert http_client.song_by_isrc(song.isrc).uuid == uuid
-    spotify_id = world.song_identifiers(0)["spotify"][0]
-    assert http_client.song_by_platform("spotify", spotify_id).uuid == uuid
     ids = http_client.song_identifiers(uuid)
     assert {i["platformCode"] for i in ids} >= {"spotify", "shazam"}
     artist = http_client.artist(song.primary_artist.uuid)

@@ -117,20 +117,22 @@ def test_upsert_collapses_duplicate_keys_within_a_frame(warehouse):
     assert rows.values.tolist() == [["a", "last"], ["b", "b"]]
 
 
-def test_replace_partition_is_idempotent_and_scoped(warehouse):
+PARTITION = ["chart_slug", "ranking_date"]
+
+
+def test_replace_partitions_is_idempotent_and_scoped(warehouse):
     keys = ["chart_slug", "ranking_date", "position"]
     other = _entries(5).assign(chart_slug="other-chart")
     warehouse.upsert(other, "chart_ranking_entries", keys)
-    where = {"chart_slug": "global-28", "ranking_date": dt.date(2026, 5, 30)}
     for _ in range(2):
-        assert warehouse.replace_partition(_entries(10), "chart_ranking_entries", where) == 10
+        assert warehouse.replace_partitions(_entries(10), "chart_ranking_entries", PARTITION) == 10
     counts = warehouse.read_frame(
         f"SELECT chart_slug, count(*) AS n FROM {SCHEMA}.chart_ranking_entries "
         "GROUP BY chart_slug ORDER BY chart_slug"
     )
     assert counts.values.tolist() == [["global-28", 10], ["other-chart", 5]]
     # a shorter ranking replaces the longer one entirely
-    warehouse.replace_partition(_entries(4), "chart_ranking_entries", where)
+    warehouse.replace_partitions(_entries(4), "chart_ranking_entries", PARTITION)
     assert (
         warehouse.scalar(
             f"SELECT count(*) FROM {SCHEMA}.chart_ranking_entries WHERE chart_slug = 'global-28'"
@@ -143,14 +145,13 @@ def test_error_mid_write_leaves_tables_as_before(warehouse):
     keys = ["chart_slug", "ranking_date", "position"]
     warehouse.upsert(_entries(3), "chart_ranking_entries", keys)
     before = warehouse.read_frame(f"SELECT * FROM {SCHEMA}.chart_ranking_entries ORDER BY position")
-    where = {"chart_slug": "global-28", "ranking_date": dt.date(2026, 5, 30)}
     broken = _entries(3).assign(song_uuid=None)  # violates NOT NULL after the delete ran
     with pytest.raises(Exception, match="song_uuid"):
         with warehouse.transaction() as conn:
             warehouse.upsert(
                 pd.DataFrame({"uuid": ["x"], "name": ["x"]}), "tracks", ["uuid"], conn=conn
             )
-            warehouse.replace_partition(broken, "chart_ranking_entries", where, conn=conn)
+            warehouse.replace_partitions(broken, "chart_ranking_entries", PARTITION, conn=conn)
     after = warehouse.read_frame(f"SELECT * FROM {SCHEMA}.chart_ranking_entries ORDER BY position")
     pd.testing.assert_frame_equal(before, after)
     assert warehouse.scalar(f"SELECT count(*) FROM {SCHEMA}.tracks") == 0

@@ -33,7 +33,6 @@ from musiccharts_pipeline.soundcharts import models as m
 
 log = logging.getLogger(__name__)
 
-PRODUCTION_URL = "https://customer.api.soundcharts.com"
 MAX_PAGE = 100
 MAX_WINDOW_DAYS = 90
 LOW_QUOTA = 1_000
@@ -349,10 +348,6 @@ class SoundChartsClient:
         _, items = self._collect(path, None, f"platforms{'_' + kind if kind else ''}")
         return _parse_list(m.Platform, items, "platform")
 
-    def chart_platforms(self) -> list[m.Platform]:
-        _, items = self._collect("/api/v2/chart/song/platforms", None, "chart_platforms")
-        return _parse_list(m.Platform, items, "platform")
-
     def charts(self, platform: str, country_code: str | None = None) -> list[m.Chart]:
         params = {"countryCode": country_code} if country_code else None
         _, items = self._collect(
@@ -400,21 +395,6 @@ class SoundChartsClient:
 
     def song(self, uuid: str, missing_ok: bool = True) -> m.Song | None:
         return self._object(f"/api/v2.25/song/{_seg(uuid)}", m.Song, "song", missing_ok)
-
-    def song_by_isrc(self, isrc: str, missing_ok: bool = True) -> m.Song | None:
-        return self._object(
-            f"/api/v2.25/song/by-isrc/{_seg(isrc)}", m.Song, "song_by_isrc", missing_ok
-        )
-
-    def song_by_platform(
-        self, platform: str, identifier: str, missing_ok: bool = True
-    ) -> m.Song | None:
-        return self._object(
-            f"/api/v2.25/song/by-platform/{_seg(platform)}/{_seg(identifier)}",
-            m.Song,
-            "song_by_platform",
-            missing_ok,
-        )
 
     def song_identifiers(self, uuid: str, platform: str | None = None) -> list[dict]:
         params = {"platform": platform} if platform else None

@@ -137,29 +137,21 @@ class Warehouse:
         self, sql: str, params: Mapping[str, Any] | None = None, conn: Connection | None = None
     ) -> pd.DataFrame:
         """Run a query; list or tuple parameters expand for ``IN :name``."""
-        with self._maybe_connect(conn) as c:
+        with self._using(conn, transaction=False) as c:
             result = c.execute(_text(sql, params), dict(params or {}))
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     def scalar(
         self, sql: str, params: Mapping[str, Any] | None = None, conn: Connection | None = None
     ) -> Any:
-        with self._maybe_connect(conn) as c:
+        with self._using(conn, transaction=False) as c:
             return c.execute(_text(sql, params), dict(params or {})).scalar()
 
     def execute(
         self, sql: str, params: Mapping[str, Any] | None = None, conn: Connection | None = None
     ) -> int:
-        with self._in_transaction(conn) as c:
+        with self._using(conn) as c:
             return c.execute(_text(sql, params), dict(params or {})).rowcount
-
-    @contextlib.contextmanager
-    def _maybe_connect(self, conn: Connection | None) -> Iterator[Connection]:
-        if conn is not None:
-            yield conn
-        else:
-            with self.connect() as c:
-                yield c
 
     # -- bulk writes ------------------------------------------------------------------------
 
@@ -186,36 +178,12 @@ class Warehouse:
             )
         else:
             action = "DO NOTHING"
-        with self._in_transaction(conn) as tx, self._staged(tx, frame, table) as stage:
+        with self._using(conn) as tx, self._staged(tx, frame, table) as stage:
             tx.exec_driver_sql(
                 f"INSERT INTO {self._qualified(table)} ({', '.join(columns)}) "
                 f"SELECT {', '.join(columns)} FROM {stage} "
                 f"ON CONFLICT ({conflict}) {action}"
             )
-        return len(frame)
-
-    def replace_partition(
-        self,
-        frame: pd.DataFrame,
-        table: str,
-        where: Mapping[str, Any],
-        conn: Connection | None = None,
-    ) -> int:
-        """Delete the rows matching ``where`` and insert ``frame`` in one transaction."""
-        if not where:
-            raise WarehouseError("replace_partition needs a non-empty where clause")
-        known = self.columns(table)
-        bad = [name for name in where if name not in known]
-        if bad:
-            raise WarehouseError(f"{table} has no column(s) {', '.join(bad)}")
-        condition = " AND ".join(f"{_quote(name)} = :w{i}" for i, name in enumerate(where))
-        params = {f"w{i}": value for i, value in enumerate(where.values())}
-        with self._in_transaction(conn) as tx:
-            tx.execute(sa.text(f"DELETE FROM {self._qualified(table)} WHERE {condition}"), params)
-            if frame.empty:
-                return 0
-            frame = self._conform(frame, table)
-            self._insert(tx, frame, table)
         return len(frame)
 
     def replace_partitions(
@@ -235,7 +203,7 @@ class Warehouse:
         # only the (few) partition keys are staged for the delete; the rows themselves go
         # straight into the table (PostgreSQL: one COPY), all in one transaction
         partitions = frame[keys].drop_duplicates()
-        with self._in_transaction(conn) as tx:
+        with self._using(conn) as tx:
             with self._staged(tx, partitions, table) as stage:
                 tx.exec_driver_sql(
                     f"DELETE FROM {self._qualified(table)} AS t USING {stage} AS d WHERE {match}"
@@ -249,12 +217,14 @@ class Warehouse:
         return f"{_quote(SCHEMA)}.{_quote(table)}"
 
     @contextlib.contextmanager
-    def _in_transaction(self, conn: Connection | None) -> Iterator[Connection]:
+    def _using(self, conn: Connection | None, transaction: bool = True) -> Iterator[Connection]:
+        """The caller's connection (its transaction decides), else a new one of our own: a
+        transaction for writes, a plain connection for reads."""
         if conn is not None:
             yield conn
         else:
-            with self.transaction() as tx:
-                yield tx
+            with self.transaction() if transaction else self.connect() as own:
+                yield own
 
     def _conform(self, frame: pd.DataFrame, table: str) -> pd.DataFrame:
         """Cast the frame to the table's column types so both loaders see clean values."""

@@ -109,8 +109,6 @@ class Simulator:
             (name, re.compile("^" + pattern + "$"), handler)
             for name, pattern, handler in self._route_table()
         ]
-        self._isrc_index: dict[str, int] | None = None
-        self._platform_index: dict[tuple[str, str], int] | None = None
 
     # -- knobs and observation ----------------------------------------------------------------
 
@@ -268,7 +266,6 @@ class Simulator:
                 r"/api/v2/referential/platforms/streaming",
                 self._platforms(STREAMING_PLATFORMS),
             ),
-            ("chart_platforms", r"/api/v2/chart/song/platforms", self._platforms(CHART_PLATFORMS)),
             (
                 "charts_by_platform",
                 rf"/api/v2/chart/song/by-platform/{plat}",
@@ -281,12 +278,6 @@ class Simulator:
             ),
             ("ranking", rf"/api/v2\.14/chart/song/{slug}/ranking/(?P<when>[^/]+)", self._ranking),
             ("song", rf"/api/v2\.25/song/{uuid}", self._song),
-            ("song_by_isrc", r"/api/v2\.25/song/by-isrc/(?P<isrc>[^/]+)", self._song_by_isrc),
-            (
-                "song_by_platform",
-                rf"/api/v2\.25/song/by-platform/{plat}/(?P<identifier>[^/]+)",
-                self._song_by_platform,
-            ),
             ("song_identifiers", rf"/api/v2/song/{uuid}/identifiers", self._song_identifiers),
             ("song_audience", rf"/api/v2/song/{uuid}/audience/{plat}", self._song_audience),
             ("artist", rf"/api/v2\.9/artist/{uuid}", self._artist),
@@ -368,29 +359,6 @@ class Simulator:
 
     def _song(self, query, path, uuid):
         return {"type": "song", "object": self.world.song_object(self._song_index(uuid))}
-
-    def _song_by_isrc(self, query, path, isrc):
-        if self._isrc_index is None:
-            self._isrc_index = {self.world.isrc_of(i): i for i in range(self.world.n_songs)}
-        i = self._isrc_index.get(isrc.upper())
-        if i is None:
-            raise ApiError(404, "Not found.")
-        return {"type": "song", "object": self.world.song_object(i)}
-
-    def _song_by_platform(self, query, path, platform, identifier):
-        if platform not in PLATFORMS:
-            raise ApiError(400, "Invalid platform code.", "argument")
-        if self._platform_index is None:
-            self._platform_index = {
-                (p, ident): i
-                for i in range(self.world.n_songs)
-                for p, idents in self.world.song_identifiers(i).items()
-                for ident in idents
-            }
-        i = self._platform_index.get((platform, identifier))
-        if i is None:
-            raise ApiError(404, "Not found.")
-        return {"type": "song", "object": self.world.song_object(i)}
 
     def _song_identifiers(self, query, path, uuid):
         i = self._song_index(uuid)
