@@ -341,6 +341,12 @@ def bench_automation(quick: bool) -> dict:
     return measure(quick)
 
 
+def bench_serve(quick: bool) -> dict:
+    from benchmarks.serve import bench_serve as measure
+
+    return measure(quick)
+
+
 def main() -> int:
     import warnings
 
@@ -364,6 +370,7 @@ def main() -> int:
         ("Dagster overhead", lambda: bench_dagster_overhead(days)),
         ("dbt refresh", lambda: bench_dbt(days)),
         ("automation", lambda: bench_automation(args.quick)),
+        ("serve", lambda: bench_serve(args.quick)),
     ]
     if args.only:
         steps = [(name, step) for name, step in steps if name in args.only]
@@ -373,6 +380,7 @@ def main() -> int:
         results.update(step())
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     from benchmarks.automation import TARGETS as AUTOMATION_TARGETS
+    from benchmarks.serve import TARGETS as SERVE_TARGETS
 
     targets = {
         "bulk_vs_row_at_a_time": (">=", 50),
@@ -382,6 +390,7 @@ def main() -> int:
         "runs_per_asset_for_year_backfill": ("<=", 1),
         "dbt_refresh_over_full": ("<=", 0.2),
         **AUTOMATION_TARGETS,
+        **SERVE_TARGETS,
     }
     print(f"\n{'figure':<34}{'value':>12}  target   met")
     for key, (op, target) in targets.items():

@@ -208,6 +208,7 @@ def read_audience(
     found = queries.audience(wh, owner, uuid, platform, start, end, limit, offset)
     if found:
         return found
+    # no point at all: say whether the entity or its platform is what is missing
     exists = (queries.track if owner == "track" else queries.artist)(wh, uuid)
     if exists is None:
         raise not_found(f"no {owner} {uuid}")
@@ -217,16 +218,7 @@ def read_audience(
             f"{owner} {uuid} has no audience stored for {platform}",
             platforms=sorted(platforms),
         )
-    # in the window or past the page: an empty series, with the total in the window
-    return {
-        p: {"total": _window_total(wh, owner, uuid, p, start, end), "series": []}
-        for p in ([platform] if platform else sorted(platforms))
-    }
-
-
-def _window_total(wh, owner, uuid, platform, start, end) -> int:
-    found = queries.audience(wh, owner, uuid, platform, start, end, MAX_LIMIT * 5, 0)
-    return found[platform]["total"] if platform in found else 0
+    raise not_found(f"{owner} {uuid} has no audience stored", platforms=sorted(platforms))
 
 
 def audience_answer(
