@@ -2,7 +2,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run dev serve test lint bench dagster-home browser
+.PHONY: install run dev serve test lint bench dagster-home browser topology
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -38,6 +38,23 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 serve: install
 	$(BIN)/musiccharts serve --host $(HOST) --port $(PORT)
+
+# The production topology on this machine: a gRPC code server, the webserver and the daemon as
+# separate processes (deploy/topology.sh) on the root dagster.yaml, with PostgreSQL storage and
+# a PostgreSQL warehouse (the local server, trust auth, by default). Ctrl-C stops all three.
+TOPOLOGY_HOME ?= $(CURDIR)/.dagster_home/topology
+topology: export DAGSTER_HOME := $(TOPOLOGY_HOME)
+topology: export DAGSTER_POSTGRES_HOST ?= 127.0.0.1
+topology: export DAGSTER_POSTGRES_PORT ?= 5432
+topology: export DAGSTER_POSTGRES_USER ?= postgres
+topology: export DAGSTER_POSTGRES_PASSWORD ?=
+topology: export DAGSTER_POSTGRES_DB ?= musiccharts_dagster
+topology: export MUSICCHARTS_WAREHOUSE_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5432/musiccharts_warehouse
+topology: install
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	VENV=$(VENV) deploy/topology.sh prepare
+	VENV=$(VENV) exec deploy/topology.sh all
 
 lint: install
 	$(BIN)/ruff check .

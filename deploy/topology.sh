@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The production topology as ordinary processes on one machine: a gRPC code server holding the
+# definitions, the webserver and the daemon, each its own process, all on the instance in
+# $DAGSTER_HOME/dagster.yaml (the root dagster.yaml: PostgreSQL from DAGSTER_POSTGRES_*).
+# The webserver and the daemon load nothing but deploy/workspace.yaml, which points at the code
+# server over gRPC: runs are launched by the code server, in its environment.
+#
+#   deploy/topology.sh prepare      create the two databases if missing, set the API pool's
+#                                   limit, migrate the warehouse
+#   deploy/topology.sh code-server|webserver|daemon   one component, in the foreground (exec)
+#   deploy/topology.sh all          the three; Ctrl-C stops them all
+#
+# `make topology` copies the root dagster.yaml into DAGSTER_HOME, runs `prepare`, then `all`.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BIN="${VENV:-$ROOT/.venv}/bin"
+: "${DAGSTER_HOME:?set DAGSTER_HOME to a directory holding the root dagster.yaml}"
+export MUSICCHARTS_CODE_SERVER_HOST="${MUSICCHARTS_CODE_SERVER_HOST:-127.0.0.1}"
+export MUSICCHARTS_CODE_SERVER_PORT="${MUSICCHARTS_CODE_SERVER_PORT:-4266}"
+WEBSERVER_HOST="${MUSICCHARTS_WEBSERVER_HOST:-127.0.0.1}"
+WEBSERVER_PORT="${MUSICCHARTS_WEBSERVER_PORT:-3000}"
+WORKSPACE="$ROOT/deploy/workspace.yaml"
+
+case "${1:-all}" in
+  prepare)
+    # the databases named by DAGSTER_POSTGRES_* and MUSICCHARTS_WAREHOUSE_URL, on their servers
+    "$BIN/python" - "${DAGSTER_POSTGRES_HOST:?}" "${DAGSTER_POSTGRES_PORT:?}" \
+      "${DAGSTER_POSTGRES_USER:?}" "${DAGSTER_POSTGRES_PASSWORD-}" "${DAGSTER_POSTGRES_DB:?}" <<'PY'
+import sys
+
+import psycopg2
+import sqlalchemy as sa
+
+from musiccharts_pipeline import settings
+
+host, port, user, password, storage = sys.argv[1:]
+warehouse = sa.engine.make_url(settings.warehouse_url())
+if warehouse.get_backend_name() != "postgresql":
+    sys.exit("set MUSICCHARTS_WAREHOUSE_URL to a PostgreSQL URL: runs and sensors share it")
+storage_url = sa.engine.URL.create("postgresql", user, password or None, host, int(port), storage)
+for url in (storage_url, warehouse):
+    admin = psycopg2.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password or "",
+        dbname="postgres",
+    )
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (url.database,))
+        if not cur.fetchone():
+            cur.execute(f'CREATE DATABASE "{url.database}"')
+            print(f"created database {url.database}")
+    admin.close()
+PY
+    # set explicitly: left to the first runs, Dagster creates the pool lazily and they collide
+    "$BIN/dagster" instance concurrency set soundcharts_api 4
+    "$BIN/musiccharts" migrate
+    ;;
+  code-server)
+    cd "$ROOT"
+    exec "$BIN/dagster" code-server start \
+      -m musiccharts_pipeline.definitions --location-name musiccharts \
+      -h "$MUSICCHARTS_CODE_SERVER_HOST" -p "$MUSICCHARTS_CODE_SERVER_PORT"
+    ;;
+  webserver)
+    # started from DAGSTER_HOME, as `make dev` does: no stray dagster.yaml in the working directory
+    cd "$DAGSTER_HOME"
+    exec "$BIN/dagster-webserver" -w "$WORKSPACE" -h "$WEBSERVER_HOST" -p "$WEBSERVER_PORT"
+    ;;
+  daemon)
+    cd "$DAGSTER_HOME"
+    exec "$BIN/dagster-daemon" run -w "$WORKSPACE"
+    ;;
+  all)
+    pids=()
+    stop() {
+      trap - EXIT INT TERM
+      kill -TERM "${pids[@]}" 2>/dev/null || true
+      wait "${pids[@]}" 2>/dev/null || true
+    }
+    trap stop EXIT INT TERM
+    "$0" code-server & pids+=($!)
+    "$0" webserver & pids+=($!)
+    "$0" daemon & pids+=($!)
+    echo "topology: code server $MUSICCHARTS_CODE_SERVER_HOST:$MUSICCHARTS_CODE_SERVER_PORT," \
+      "webserver http://$WEBSERVER_HOST:$WEBSERVER_PORT, daemon; DAGSTER_HOME=$DAGSTER_HOME"
+    # the first component to exit stops the others
+    wait -n "${pids[@]}"
+    ;;
+  *)
+    echo "usage: $0 [prepare|code-server|webserver|daemon|all]" >&2
+    exit 2
+    ;;
+esac
