@@ -255,13 +255,13 @@ def _cmd_refresh(args: argparse.Namespace) -> int:
     from musiccharts_pipeline.sync import refresh
 
     wh = _warehouse()
-    todo = refresh.plan(wh)
+    todo = refresh.stale_work(wh)
     for key, value in todo.summary().items():
         print(f"  {key:<18} {value:>8}")
     if args.dry_run:
         print(f"dry run: would make about {todo.api_calls} API calls")
         return 0
-    done = refresh.refresh(_client(), wh)
+    done = refresh.refresh(_client(), wh, todo)
     print(f"refreshed: {done}")
     return 0
 

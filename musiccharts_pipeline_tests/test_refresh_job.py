@@ -33,7 +33,7 @@ def test_refresh_stale_job_refreshes_aged_entities(pipeline):
         "UPDATE soundcharts.tracks SET metadata_fetched_at = :t, audience_fetched_at = :t",
         {"t": old},
     )
-    planned = refresh.plan(wh)
+    planned = refresh.stale_work(wh)
     assert len(planned.track_metadata) == 50 and len(planned.track_audience) == 50
     assert planned.artist_metadata == []
     sim.reset_log()
@@ -43,4 +43,4 @@ def test_refresh_stale_job_refreshes_aged_entities(pipeline):
     assert counts["song"] == 50
     # audience: only the dates after the newest stored one (today's points are stored already)
     assert counts.get("song_audience", 0) == 0
-    assert refresh.plan(wh).api_calls == 0
+    assert refresh.stale_work(wh).api_calls == 0

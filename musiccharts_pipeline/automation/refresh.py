@@ -13,14 +13,14 @@ def refresh_stale_entities(
 ) -> None:
     wh, client = warehouse.get(), soundcharts.get()
     meter = ApiMeter(client)
-    todo = refresh.plan(wh)
-    context.log.info(f"refresh plan: {todo.summary()}")
-    done = refresh.refresh(client, wh, log=context.log.info)
+    todo = refresh.stale_work(wh)
+    context.log.info(f"stale work: {todo.summary()}")
+    done = refresh.refresh(client, wh, todo, log=context.log.info)
     context.log_event(
         dg.AssetObservation(
             asset_key="tracks",
             metadata={
-                "refresh_plan": dg.MetadataValue.json(todo.summary()),
+                "stale_work": dg.MetadataValue.json(todo.summary()),
                 "refreshed": dg.MetadataValue.json(done),
                 **meter.metadata(),
             },

@@ -77,8 +77,18 @@ def last_dates(wh: Warehouse, table: str, owner: str, uuids: Sequence[str]) -> d
     return {(r.uuid, r.platform): pd.Timestamp(r.last).date() for r in frame.itertuples()}
 
 
-def _plan(wh, table, owner, uuids, platforms, today):
+def missing_windows(
+    wh: Warehouse,
+    table: str,
+    owner: str,
+    uuids: Sequence[str],
+    platforms: Iterable[str],
+    today: dt.date,
+) -> list[tuple[str, str, dt.date, dt.date]]:
+    """(entity, platform, first, last date) still to fetch for each entity and platform: the
+    one home of the audience-window rule, used by the sync and by the refresh's cost estimate."""
     last = last_dates(wh, table, owner, uuids)
+    platforms = list(platforms)
     jobs = []
     for uuid in uuids:
         for platform in platforms:
@@ -101,11 +111,11 @@ def sync_track_audience(
     time in one transaction, so a crash loses at most one batch and a retry refetches it."""
     now = now or utcnow()
     today = today or now.date()
-    platforms = [p for p in platforms if p in SONG_AUDIENCE_PLATFORMS]
+    platforms = _among(platforms, SONG_AUDIENCE_PLATFORMS)
     todo, fresh, _ = plan_refresh(wh, "tracks", "audience_fetched_at", uuids, now, max_age)
     out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
     for batch in chunks(todo):
-        jobs = _plan(wh, "track_audience", "track_uuid", batch, platforms, today)
+        jobs = missing_windows(wh, "track_audience", "track_uuid", batch, platforms, today)
         results = fetch_concurrently(lambda job: client.song_audience(*job), jobs)
         frame = pd.DataFrame(
             [
@@ -152,57 +162,22 @@ def sync_artist_audience(
     todo, fresh, _ = plan_refresh(wh, "artists", "audience_fetched_at", uuids, now, max_age)
     out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
     for batch in chunks(todo):
-        social = _plan(
-            wh,
-            "artist_audience",
-            "artist_uuid",
-            batch,
-            [p for p in platforms if p in SOCIAL_PLATFORMS],
-            today,
+        social = missing_windows(
+            wh, "artist_audience", "artist_uuid", batch, _among(platforms, SOCIAL_PLATFORMS), today
         )
-        streaming = _plan(
+        streaming = missing_windows(
             wh,
             "artist_streaming",
             "artist_uuid",
             batch,
-            [p for p in platforms if p in STREAMING_PLATFORMS],
+            _among(platforms, STREAMING_PLATFORMS),
             today,
         )
-        followers = fetch_concurrently(lambda job: client.artist_audience(*job), social)
-        listeners = fetch_concurrently(lambda job: client.artist_streaming(*job), streaming)
-        follower_frame = pd.DataFrame(
-            [
-                {
-                    "artist_uuid": job[0],
-                    "platform": job[1],
-                    "date": p.date.date(),
-                    "follower_count": p.follower_count,
-                    "like_count": p.like_count,
-                    "following_count": p.following_count,
-                    "post_count": p.post_count,
-                    "view_count": p.view_count,
-                }
-                for job, points in followers
-                for p in points
-            ],
-            columns=[
-                "artist_uuid",
-                "platform",
-                "date",
-                "follower_count",
-                "like_count",
-                "following_count",
-                "post_count",
-                "view_count",
-            ],
+        follower_frame = _followers(
+            fetch_concurrently(lambda job: client.artist_audience(*job), social)
         )
-        listener_frame = pd.DataFrame(
-            [
-                {"artist_uuid": job[0], "platform": job[1], "date": p.date.date(), "value": p.value}
-                for job, points in listeners
-                for p in points
-            ],
-            columns=["artist_uuid", "platform", "date", "value"],
+        listener_frame = _listeners(
+            fetch_concurrently(lambda job: client.artist_streaming(*job), streaming)
         )
         with wh.transaction() as conn:
             out.rows += wh.upsert(
@@ -220,3 +195,50 @@ def sync_artist_audience(
         out.updated += len(batch)
         out.uuids.extend(batch)
     return out
+
+
+def _among(platforms: Iterable[str], supported: set[str]) -> list[str]:
+    return [p for p in platforms if p in supported]
+
+
+FOLLOWER_COLUMNS = [
+    "artist_uuid",
+    "platform",
+    "date",
+    "follower_count",
+    "like_count",
+    "following_count",
+    "post_count",
+    "view_count",
+]
+
+
+def _followers(results) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "artist_uuid": job[0],
+                "platform": job[1],
+                "date": p.date.date(),
+                "follower_count": p.follower_count,
+                "like_count": p.like_count,
+                "following_count": p.following_count,
+                "post_count": p.post_count,
+                "view_count": p.view_count,
+            }
+            for job, points in results
+            for p in points
+        ],
+        columns=FOLLOWER_COLUMNS,
+    )
+
+
+def _listeners(results) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"artist_uuid": job[0], "platform": job[1], "date": p.date.date(), "value": p.value}
+            for job, points in results
+            for p in points
+        ],
+        columns=["artist_uuid", "platform", "date", "value"],
+    )

@@ -12,7 +12,6 @@ from musiccharts_pipeline.sync import audience, entities
 from musiccharts_pipeline.sync.rules import (
     AUDIENCE_MAX_AGE,
     METADATA_MAX_AGE,
-    audience_window,
     is_stale,
     utcnow,
 )
@@ -20,7 +19,9 @@ from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
 
 @dataclasses.dataclass
-class RefreshPlan:
+class StaleWork:
+    """What a refresh would fetch, and what that costs in API calls."""
+
     track_metadata: list[str]
     artist_metadata: list[str]
     track_audience: list[str]
@@ -52,9 +53,9 @@ def _stale(wh: Warehouse, table: str, column: str, now: dt.datetime, max_age) ->
     )
 
 
-def plan(
+def stale_work(
     wh: Warehouse, now: dt.datetime | None = None, platforms=audience.DEFAULT_PRIORITY_PLATFORMS
-) -> RefreshPlan:
+) -> StaleWork:
     now = now or utcnow()
     today = now.date()
     tracks_aud = _stale(wh, "tracks", "audience_fetched_at", now, AUDIENCE_MAX_AGE)
@@ -66,13 +67,9 @@ def plan(
         ("artist_streaming", "artist_uuid", artists_aud, audience.STREAMING_PLATFORMS),
     ):
         wanted = [p for p in platforms if p in supported]
-        last = audience.last_dates(wh, table, owner, uuids)
-        for uuid in uuids:
-            for platform in wanted:
-                window = audience_window(last.get((uuid, platform)), today)
-                if window:
-                    windows += len(split_windows(*window))
-    return RefreshPlan(
+        for *_, first, last in audience.missing_windows(wh, table, owner, uuids, wanted, today):
+            windows += len(split_windows(first, last))
+    return StaleWork(
         track_metadata=_stale(wh, "tracks", "metadata_fetched_at", now, METADATA_MAX_AGE),
         artist_metadata=_stale(wh, "artists", "metadata_fetched_at", now, METADATA_MAX_AGE),
         track_audience=tracks_aud,
@@ -81,9 +78,8 @@ def plan(
     )
 
 
-def refresh(client: SoundChartsClient, wh: Warehouse, log=print) -> dict:
-    """Run the plan through the same code paths as the assets (which write batch by batch)."""
-    todo = plan(wh)
+def refresh(client: SoundChartsClient, wh: Warehouse, todo: StaleWork, log=print) -> dict:
+    """Fetch ``todo`` through the same code paths as the assets (which write batch by batch)."""
     tracks = entities.sync_tracks(client, wh, todo.track_metadata).uuids
     log(f"track metadata: {len(tracks)}/{len(todo.track_metadata)}")
     artists = entities.sync_artists(client, wh, todo.artist_metadata).uuids
