@@ -284,6 +284,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"serving on {args.host}: reachable from other machines; writes need the token")
+    print(f"musiccharts serve: http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
