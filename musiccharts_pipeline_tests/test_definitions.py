@@ -5,20 +5,12 @@ from __future__ import annotations
 import dagster as dg
 
 from musiccharts_pipeline import settings
+from musiccharts_pipeline.dashboard.render import MARTS as DASHBOARD_MARTS
 from musiccharts_pipeline.definitions import defs
 
 SOUNDCHARTS = {"chart_rankings", "tracks", "artists", "genres", "track_audience", "artist_audience"}
-MARTS = {
-    "rankings_fetched_daily",
-    "top_platforms",
-    "top_tracks",
-    "chart_health",
-    "chart_latest_rankings",
-    "artist_analytics",
-    "genre_popularity",
-    "track_audience_daily",
-    "artist_audience_daily",
-}
+#: the marts the dashboard reads, and the audience marts
+MARTS = {*DASHBOARD_MARTS, "track_audience_daily", "artist_audience_daily"}
 
 
 def test_the_code_location_loads_with_every_asset_job_sensor_and_schedule():
