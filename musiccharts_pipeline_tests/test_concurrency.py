@@ -42,7 +42,7 @@ STEP_OF_ROUTE = {
 }
 
 SYNC_SCRIPT = r"""
-import datetime as dt, json, sys
+import datetime as dt, json, sys, time
 import dagster as dg
 from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
@@ -60,20 +60,27 @@ with dg.DagsterInstance.get() as instance:
         in zip(simulator.request_log, simulator.request_times) if status < 400
     ]
     print(result.run_id)
+    print(time.time() - time.monotonic())  # to place the run's event timestamps on that clock
     print(json.dumps(answered))
     sys.exit(0 if result.success else 1)
 """
 
 
-def api_intervals(answered: list[tuple[str, float]]) -> list[tuple[float, float]]:
-    """Per API-calling step of one run: from its first answered request to its last. The
-    simulator's clock (time.monotonic, shared by the processes of this machine) sees the API
-    calls themselves, which happen strictly inside the step's pool slot; the event log's
-    STEP_START/STEP_SUCCESS stamps do not bracket the slot hand-over between runs."""
-    spans: dict[str, list[float]] = {}
+def api_intervals(
+    answered: list[tuple[str, float]], attempts: dict[str, list[float]]
+) -> list[tuple[str, float, float]]:
+    """Per attempt of each API-calling step of one run: from its first answered request to its
+    last. The simulator's clock (time.monotonic, shared by the processes of this machine) sees
+    the API calls themselves, which happen strictly inside the attempt's pool slot; the event
+    log's STEP_START/STEP_SUCCESS stamps do not bracket the slot hand-over between runs. A
+    retried step releases its slot between attempts, so each attempt is an interval of its own
+    (``attempts``: the step's STEP_START times on the same clock)."""
+    spans: dict[tuple[str, int], list[float]] = {}
     for route, t in answered:
-        spans.setdefault(STEP_OF_ROUTE[route], []).append(t)
-    return [(min(times), max(times)) for times in spans.values()]
+        step = STEP_OF_ROUTE[route]
+        attempt = sum(1 for start in attempts.get(step, []) if start <= t)
+        spans.setdefault((step, attempt), []).append(t)
+    return [(f"{step}#{n}", min(ts), max(ts)) for (step, n), ts in spans.items()]
 
 
 def test_eight_syncs_at_once_hold_the_pool_limit(pg_database, tmp_path, monkeypatch):
@@ -120,17 +127,24 @@ def test_eight_syncs_at_once_hold_the_pool_limit(pg_database, tmp_path, monkeypa
         ]
         outputs = [p.communicate(timeout=600) for p in procs]
         intervals = []
-        for proc, (out, err) in zip(procs, outputs, strict=True):
-            assert proc.returncode == 0, err[-2000:]
-            assert "deadlock" not in err.lower() and "could not set lock" not in err.lower()
-            intervals += api_intervals(json.loads(out.strip().splitlines()[-1]))
-
         with dg.DagsterInstance.get() as instance:
+            for proc, (out, err) in zip(procs, outputs, strict=True):
+                assert proc.returncode == 0, err[-2000:]
+                assert "deadlock" not in err.lower() and "could not set lock" not in err.lower()
+                run_id, offset, answered = out.strip().splitlines()[-3:]
+                attempts: dict[str, list[float]] = {}
+                for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START):
+                    attempts.setdefault(event.step_key, []).append(event.timestamp - float(offset))
+                intervals += [
+                    (run_id[:8], *span) for span in api_intervals(json.loads(answered), attempts)
+                ]
             runs = instance.get_run_records()
             assert len(runs) == 8 and all(r.dagster_run.is_success for r in runs)
-        assert len(intervals) == 8 * 5  # every API-calling step of every run
-        assert peak_overlap(intervals) <= POOL_LIMIT
-        assert peak_overlap(intervals) == POOL_LIMIT  # and the runs did overlap up to it
+        assert len({(run, step.split("#")[0]) for run, step, _, _ in intervals}) == 8 * 5
+        peak, at = peak_overlap([(start, end) for _, _, start, end in intervals])
+        during = [f"{run} {step}" for run, step, start, end in intervals if start <= at <= end]
+        assert peak <= POOL_LIMIT, f"{peak} API-calling steps at once: {during}"
+        assert peak == POOL_LIMIT  # and the runs did overlap up to it
 
         wh = Warehouse(url)
         stored = wh.read_frame(
@@ -147,17 +161,29 @@ def test_eight_syncs_at_once_hold_the_pool_limit(pg_database, tmp_path, monkeypa
         admin.close()
 
 
-def peak_overlap(intervals: list[tuple[float, float]]) -> int:
-    """The most intervals open at one instant (an end and a start at the same instant do not
-    overlap)."""
+def peak_overlap(intervals: list[tuple[float, float]]) -> tuple[int, float]:
+    """The most intervals open at one instant, and that instant (an end and a start at the
+    same instant do not overlap)."""
     edges = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
     busy = peak = 0
-    for _, delta in edges:
+    at = 0.0
+    for t, delta in edges:
         busy += delta
-        peak = max(peak, busy)
-    return peak
+        if busy > peak:
+            peak, at = busy, t
+    return peak, at
 
 
 def test_peak_overlap_counts_what_is_open_at_once():
-    assert peak_overlap([(0, 2), (1, 3), (2, 4)]) == 2
-    assert peak_overlap([(0, 5), (1, 2), (1.5, 3)]) == 3
+    assert peak_overlap([(0, 2), (1, 3), (2, 4)]) == (2, 1)
+    assert peak_overlap([(0, 5), (1, 2), (1.5, 3)]) == (3, 1.5)
+
+
+def test_a_retried_step_is_one_interval_per_attempt():
+    answered = [("song", 1.0), ("song", 2.0), ("song", 9.0), ("artist", 10.0)]
+    spans = api_intervals(answered, {"tracks": [0.5, 8.0], "artists": [9.5]})
+    assert sorted(spans) == [
+        ("artists#1", 10.0, 10.0),
+        ("tracks#1", 1.0, 2.0),
+        ("tracks#2", 9.0, 9.0),
+    ]
