@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -52,6 +53,7 @@ def test_server_and_a_sync_at_once_on_duckdb(pipeline, warehouse_url):
     wh = pipeline["warehouse"].get()
     track = wh.scalar("SELECT track_uuid FROM soundcharts.track_audience LIMIT 1")
     app = create_app(warehouse_url, api_token=TOKEN, snapshot_interval=0.2)
+    copies_before = set(Path(tempfile.gettempdir()).glob("musiccharts-serve-*"))
     statuses: list[int] = []
     errors: list[str] = []
     stop = threading.Event()
@@ -105,6 +107,8 @@ def test_server_and_a_sync_at_once_on_duckdb(pipeline, warehouse_url):
         stop.set()
         for thread in readers:
             thread.join(60)
+    # the server's snapshots leave with it
+    assert set(Path(tempfile.gettempdir()).glob("musiccharts-serve-*")) == copies_before
     assert sync.returncode == 0, sync.stderr[-3000:]
     assert "Could not set lock" not in sync.stderr and "Conflicting lock" not in sync.stderr
     assert "Retrying" not in sync.stderr  # the sync never waited for the server

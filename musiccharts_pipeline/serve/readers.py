@@ -131,7 +131,8 @@ class SnapshotReader:
         #: how often the source is checked, and how long it must have been quiet before a copy
         #: (longer than the file system's mtime granularity, so a write during the copy shows)
         self.interval, self.quiet = interval, quiet
-        self._dir = Path(tempfile.mkdtemp(prefix="musiccharts-serve-", dir=directory))
+        self._parent = directory
+        self._dir: Path | None = None  # made with the first snapshot, removed by close()
         self._lock = threading.Lock()  # guards _current and the users counts
         self._refresh_lock = threading.Lock()  # one copy at a time
         self._current: _Snapshot | None = None
@@ -195,6 +196,8 @@ class SnapshotReader:
                 time.sleep(0.02)
 
     def _copy(self, signature: tuple) -> _Snapshot | None:
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="musiccharts-serve-", dir=self._parent))
         self._generation += 1
         target = self._dir / f"snapshot-{self._generation}.duckdb"
         shutil.copyfile(self.source, target)
@@ -267,7 +270,9 @@ class SnapshotReader:
         if snap is not None:
             self._discard(snap)
         self.writer.engine.dispose()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
 
 
 def reader_for(url: str, **kwargs) -> DirectReader | SnapshotReader:
