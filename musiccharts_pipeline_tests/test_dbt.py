@@ -1,9 +1,11 @@
 """dbt on both targets over a warehouse filled by the real assets; marts checked against numbers
-computed here from the raw tables; incremental runs equal a full refresh."""
+computed here from the raw tables; every incremental model equals its full refresh, after late
+data and a metadata change; the large tables' tests check the latest load, and every row in CI."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import dagster as dg
 import pandas as pd
@@ -13,7 +15,21 @@ from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.dashboard import dashboard
 from musiccharts_pipeline.dbt import dbt_cli, dbt_project, musiccharts_dbt
 from musiccharts_pipeline.dbt.environment import apply_dbt_env
+from musiccharts_pipeline.sync import entities
 from musiccharts_pipeline_tests import browser
+
+#: The incremental models as designed; the manifest must hold exactly these (a new one joins
+#: the equality test by being listed here).
+INCREMENTAL_MODELS = {
+    "int_ranking_movements",
+    "int_track_attributes",
+    "int_chart_track_months",
+    "int_artist_chart_months",
+    "int_artist_follower_growth",
+    "track_audience_daily",
+    "artist_audience_daily",
+    "genre_popularity",
+}
 
 
 def _sync(pipeline, instance, slug, start, end):
@@ -33,6 +49,98 @@ def _build(pipeline, instance, tmp_path, monkeypatch):
     assert result.success
     assert set(target.iterdir()) == before  # the run's dbt artifacts leave with the run
     return result
+
+
+def _dbt(wh, tmp_path, *args: str):
+    """A dbt invocation of our own against the test's warehouse (not raising: callers assert)."""
+    apply_dbt_env(wh.url)
+    return dbt_cli.cli(list(args), raise_on_error=False, target_path=tmp_path / "dbt-target").wait()
+
+
+def _failed_tests(invocation) -> dict[str, int]:
+    results = invocation.get_artifact("run_results.json")["results"]
+    return {
+        r["unique_id"].split(".")[2]: r["failures"]
+        for r in results
+        if r["unique_id"].startswith("test.") and r["status"] != "pass"
+    }
+
+
+def _assert_history_marts_match_raw(wh) -> None:
+    """top_tracks, artist_analytics and genre_popularity against numbers computed here from the
+    raw tables, over the tracks' current artists and genres."""
+    entries = wh.read_frame(
+        "SELECT chart_slug, ranking_date, position, song_uuid AS track_uuid "
+        "FROM soundcharts.chart_ranking_entries"
+    )
+    entries["ranking_date"] = pd.to_datetime(entries.ranking_date)
+    links = wh.read_frame("SELECT track_uuid, artist_uuid FROM soundcharts.track_artists")
+    known = set(wh.read_frame("SELECT uuid FROM soundcharts.artists").uuid)
+    genres = wh.read_frame(
+        "SELECT tg.track_uuid, g.soundcharts_root AS root_genre, "
+        "CASE WHEN g.level = 1 THEN g.name END AS sub_genre "
+        "FROM soundcharts.track_genres tg JOIN soundcharts.genres g ON tg.genre_id = g.id "
+        "WHERE tg.is_primary"
+    )
+
+    top = wh.read_frame(
+        "SELECT track_uuid, chart_appearances, charts, best_position, last_seen "
+        "FROM analytics.top_tracks"
+    ).set_index("track_uuid")
+    by_track = entries.groupby("track_uuid").agg(
+        chart_appearances=("position", "size"),
+        charts=("chart_slug", "nunique"),
+        best_position=("position", "min"),
+        last_seen=("ranking_date", "max"),
+    )
+    assert set(top.index) == set(by_track.index)
+    top = top.loc[by_track.index]
+    for column in ("chart_appearances", "charts", "best_position"):
+        assert (top[column].astype("int64") == by_track[column]).all(), column
+    assert (pd.to_datetime(top.last_seen) == by_track.last_seen).all()
+
+    appearances = entries.merge(links, on="track_uuid")
+    appearances = appearances[appearances.artist_uuid.isin(known)]
+    appearances["chart_day"] = appearances.chart_slug + "|" + appearances.ranking_date.astype(str)
+    by_artist = appearances.groupby("artist_uuid").agg(
+        tracks_charting=("track_uuid", "nunique"),
+        best_position=("position", "min"),
+        chart_days=("chart_day", "nunique"),
+    )
+    artists = wh.read_frame(
+        "SELECT DISTINCT artist_uuid, tracks_charting, best_position, chart_days "
+        "FROM analytics.artist_analytics"
+    ).set_index("artist_uuid")
+    assert artists.index.is_unique
+    assert set(artists.index) == set(by_artist.index)
+    pd.testing.assert_frame_equal(
+        artists.loc[by_artist.index].astype("int64"), by_artist.astype("int64"), obj="artists"
+    )
+
+    by_genre = (
+        entries.merge(genres, on="track_uuid")
+        .groupby(["ranking_date", "root_genre", "sub_genre"], dropna=False)
+        .agg(chart_entries=("position", "size"), tracks=("track_uuid", "nunique"))
+        .reset_index()
+    )
+    popularity = wh.read_frame(
+        "SELECT ranking_date, root_genre, sub_genre, chart_entries, tracks "
+        "FROM analytics.genre_popularity"
+    )
+    popularity["ranking_date"] = pd.to_datetime(popularity.ranking_date)
+    keys = ["ranking_date", "root_genre", "sub_genre"]
+    got, want = (
+        frame.assign(sub_genre=frame.sub_genre.astype(object).where(frame.sub_genre.notna(), None))
+        .sort_values(keys, na_position="last")
+        .reset_index(drop=True)
+        for frame in (popularity, by_genre)
+    )
+    assert len(want) > 0
+    pd.testing.assert_frame_equal(
+        got.astype({"chart_entries": "int64", "tracks": "int64"}),
+        want.astype({"chart_entries": "int64", "tracks": "int64"}),
+        obj="genre_popularity",
+    )
 
 
 @pytest.fixture
@@ -139,9 +247,46 @@ def test_marts_match_numbers_computed_from_raw_tables(filled):
     assert (both.daily_value.astype("int64") == both.delta.astype("int64")).all()
     assert merged.daily_value.isna().sum() == summed.delta.isna().sum()
 
+    _assert_history_marts_match_raw(wh)
+
+
+def _change_metadata(client, wh, track: str, monkeypatch) -> tuple[str, str]:
+    """The API starts crediting ``track`` to another primary artist, of another root genre (its
+    old primary artist stays credited); the track is refetched as the tracks, artists and
+    genres assets do once its metadata is 30 days old. Returns (new artist, new root genre)."""
+    world = client.simulator.world
+    i = world.song_index[track]
+    old = world.song_artists(i)
+    root = world.song_genres(i)[0]["root"]
+    artist = next(
+        a
+        for a in range(world.n_artists)
+        if a not in old and world.artist_genres(a)[0]["root"] != root
+    )
+    credits = world.song_artists
+    monkeypatch.setattr(world, "song_artists", lambda k: [artist, old[0]] if k == i else credits(k))
+    entities.sync_tracks(client, wh, [track], max_age=dt.timedelta(0))
+    linked = entities.artists_of_tracks(wh, [track])
+    entities.sync_artists(client, wh, linked)
+    entities.derive_genres(wh, [track], linked)
+    return world.artist_uuid(artist), world.artist_genres(artist)[0]["root"]
+
+
+def _incremental_models() -> set[str]:
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    return {
+        node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "incremental"
+    }
+
 
 def test_incremental_run_equals_full_refresh(filled, pipeline, tmp_path, monkeypatch):
+    """Every incremental model, after a new day, a backfill of dates older than the last build
+    and a track whose artists and genre change after it first charted, equals its full refresh;
+    the history-wide marts equal numbers computed from the raw tables."""
     wh, instance, _, today = filled
+    client = pipeline["soundcharts"].get()
     _sync(pipeline, instance, "top-50-fr", today, today)  # a new day: new tracks, new audience
     _build(pipeline, instance, tmp_path, monkeypatch)
     # a ranking backfilled before the stored ones changes the movement of those after it
@@ -149,27 +294,86 @@ def test_incremental_run_equals_full_refresh(filled, pipeline, tmp_path, monkeyp
         pipeline, instance, "top-50-fr", today - dt.timedelta(days=6), today - dt.timedelta(days=5)
     )
     _build(pipeline, instance, tmp_path, monkeypatch)
-    marts = ("int_ranking_movements", "track_audience_daily", "artist_audience_daily")
+    # the number-one track of the first synced day gets another primary artist and genre
+    first_day = today - dt.timedelta(days=3)
+    track = wh.scalar(
+        "SELECT song_uuid FROM soundcharts.chart_ranking_entries "
+        "WHERE chart_slug = 'top-50-fr' AND ranking_date = :d AND position = 1",
+        {"d": first_day},
+    )
+    genres_before = wh.read_frame("SELECT * FROM analytics.genre_popularity")
+    artist, root = _change_metadata(client, wh, track, monkeypatch)
+    _build(pipeline, instance, tmp_path, monkeypatch)
+
+    # the change reached the marts that aggregate history by artist and by genre
+    chart_days = wh.scalar(
+        "SELECT max(chart_days) FROM analytics.artist_analytics WHERE artist_uuid = :a",
+        {"a": artist},
+    )
+    assert chart_days >= 1
+    entries = wh.scalar(
+        "SELECT sum(chart_entries) FROM analytics.genre_popularity "
+        "WHERE ranking_date = :d AND root_genre = :r",
+        {"d": first_day, "r": root},
+    )
+    assert entries >= 1
+    genres_after = wh.read_frame("SELECT * FROM analytics.genre_popularity")
+    assert not genres_after.drop(columns="loaded_before").equals(
+        genres_before.drop(columns="loaded_before")
+    )
+    _assert_history_marts_match_raw(wh)
+
+    models = _incremental_models()
+    assert models == INCREMENTAL_MODELS
 
     def snapshot():
         out = {}
-        for name in marts:
+        for name in sorted(models):
             frame = wh.read_frame(f"SELECT * FROM analytics.{name}").drop(columns=["loaded_before"])
-            out[name] = frame.sort_values(list(frame.columns[:3])).reset_index(drop=True)
+            columns = list(frame.columns)
+            out[name] = frame.sort_values(columns, na_position="last").reset_index(drop=True)
         assert len(out["int_ranking_movements"]) == 6 * 50 + 50  # every stored ranking entry
         return out
 
     incremental = snapshot()
-    apply_dbt_env(wh.url)
-    dbt_cli.cli(
-        ["build", "--full-refresh", "--select", " ".join(marts)],
-        raise_on_error=True,
-        target_path=tmp_path / "dbt-target",
-    ).wait()
+    invocation = _dbt(wh, tmp_path, "build", "--full-refresh", "--select", " ".join(models))
+    assert invocation.is_successful()
     full = snapshot()
-    for name in marts:
-        assert len(full[name]) > 0
+    for name in models:
+        assert len(full[name]) > 0, name
         pd.testing.assert_frame_equal(incremental[name], full[name], obj=name)
+
+
+def test_large_tests_check_the_latest_load_and_every_row_in_ci(filled, tmp_path):
+    """A build's tests on the large incremental models read the rows of the latest load; with
+    full_history_tests (the CI suite, here) the same tests read every row."""
+    wh, *_ = filled
+    full_history = ("--vars", "{full_history_tests: true}")
+    assert _dbt(wh, tmp_path, "test", *full_history).is_successful()
+    # a wrong row that an earlier build would have left: a duplicate entry, stamped long ago
+    columns = list(
+        wh.read_frame(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = "
+            "'analytics' AND table_name = 'int_ranking_movements' ORDER BY ordinal_position"
+        ).column_name
+    )
+    stamped = ["cast('2000-01-01' AS timestamp)" if c == "loaded_before" else c for c in columns]
+    wh.execute(
+        f"INSERT INTO analytics.int_ranking_movements ({', '.join(columns)}) "
+        f"SELECT {', '.join(stamped)} FROM analytics.int_ranking_movements "
+        "WHERE chart_slug = 'top-50-fr' AND position = 1 "
+        "AND ranking_date = (SELECT min(ranking_date) FROM analytics.int_ranking_movements)"
+    )
+    selected = ("--select", "int_ranking_movements int_ranking_entries")
+    windowed = _dbt(wh, tmp_path, "test", *selected)
+    assert windowed.is_successful()
+    assert _failed_tests(windowed) == {}
+    every_row = _dbt(wh, tmp_path, "test", *selected, *full_history)
+    assert not every_row.is_successful()
+    assert _failed_tests(every_row) == {
+        "unique_combination_int_ranking_movements_chart_slug__ranking_date__position": 1,
+        "unique_combination_int_ranking_entries_chart_slug__ranking_date__position": 1,
+    }
 
 
 def test_dashboard_renders_offline_with_charts_drawn(filled, tmp_path):

@@ -1,6 +1,7 @@
 -- Ranking entries with their movement, chart platform, track, primary artist and genre. A view:
 -- the history-dependent part is the incremental int_ranking_movements; metadata that arrives
 -- after the ranking (tracks, artists, genres) is joined at read time, so it is never stale.
+-- loaded_before is the movement's: the tests check the rows of the latest build.
 select
     m.chart_slug,
     ch.platform,
@@ -20,7 +21,8 @@ select
     m.time_on_chart,
     m.time_on_chart_unit,
     m.appearances_to_date,
-    m.peak_position
+    m.peak_position,
+    m.loaded_before
 from {{ ref('int_ranking_movements') }} as m
 left join {{ ref('stg_charts') }} as ch on m.chart_slug = ch.chart_slug
 left join {{ ref('stg_tracks') }} as t on m.track_uuid = t.track_uuid

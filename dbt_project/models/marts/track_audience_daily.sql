@@ -1,18 +1,16 @@
 {{ config(
     materialized='incremental',
-    unique_key=['track_uuid', 'platform', 'audience_date'],
+    unique_key='track_uuid',
     incremental_strategy='delete+insert',
+    indexes=postgres_indexes(['track_uuid'], ['loaded_before']),
 ) }}
--- Daily deltas of each track's cumulative audience (identifiers summed). Incremental over the
--- half-open load window [last build, this build): every track whose audience was fetched in it
--- is recomputed whole, so late or backfilled points are never missed.
+-- Daily deltas of each track's cumulative audience (identifiers summed). Incremental: every
+-- track whose audience was fetched in the load window is recomputed whole, so late or
+-- backfilled points are never missed.
 with tracks_in_window as (
     select track_uuid
     from {{ ref('stg_tracks') }}
-    where audience_fetched_at < cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
-    {% if is_incremental() %}
-        and audience_fetched_at >= (select coalesce(max(loaded_before), cast('1900-01-01' as timestamp)) from {{ this }})
-    {% endif %}
+    where {{ in_load_window('audience_fetched_at') }}
 ),
 
 points as (
@@ -30,5 +28,5 @@ select
     cumulative_value - lag(cumulative_value) over (
         partition by track_uuid, platform order by audience_date
     ) as daily_value,
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp) as loaded_before
+    {{ load_window_end() }} as loaded_before
 from points
