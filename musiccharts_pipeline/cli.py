@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import sys
 import time
 
@@ -224,16 +225,21 @@ def _cmd_charts_sync(args: argparse.Namespace) -> int:
     return 0 if result.success else 1
 
 
+def _known(value) -> bool:
+    """A number that is there: neither missing (None) nor pandas' missing float (NaN)."""
+    return value is not None and not math.isnan(value)
+
+
 def _cmd_charts_status(args: argparse.Namespace) -> int:
     frame = subs.sync_status(_warehouse(), rules.utcnow().date())
     if frame.empty:
         print("no subscriptions yet")
         return 0
     frame["success_rate"] = [
-        None if v is None or v != v else f"{v:.0%}" for v in frame.success_rate
+        None if math.isnan(v or math.nan) else f"{v:.0%}" for v in frame.success_rate
     ]
     frame["mean_seconds"] = [
-        None if v is None or v != v else round(v, 2) for v in frame.mean_seconds
+        None if math.isnan(v or math.nan) else round(v, 2) for v in frame.mean_seconds
     ]
     _print_table(
         frame.to_dict("records"),

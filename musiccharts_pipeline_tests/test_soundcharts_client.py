@@ -10,8 +10,7 @@ import time
 import pytest
 import requests
 
-from musiccharts_pipeline.soundcharts import SoundChartsClient, split_windows
-from musiccharts_pipeline.soundcharts import errors as e
+from musiccharts_pipeline.soundcharts import SoundChartsClient, errors, split_windows
 from musiccharts_pipeline.soundcharts import models as m
 from musiccharts_pipeline.soundcharts.simulator import Simulator, serve
 
@@ -39,7 +38,7 @@ def test_platforms_and_charts(http_client):
     assert "global-28" in {c.slug for c in charts}
     assert {c.frequency for c in charts} >= {"daily", "weekly"}
     assert [c.slug for c in http_client.charts("spotify", country_code="FR")] == ["top-50-fr"]
-    with pytest.raises(e.NotFound, match="Platform not found"):
+    with pytest.raises(errors.NotFound, match="Platform not found"):
         http_client.charts("nope")
 
 
@@ -85,7 +84,7 @@ def test_song_and_artist_metadata(http_simulator, http_client):
     artist = http_client.artist(song.primary_artist.uuid)
     assert artist.name == world.artist_name(world.song_artists(0)[0])
     assert http_client.song("00000000-0000-4000-8000-000000000000") is None
-    with pytest.raises(e.NotFound):
+    with pytest.raises(errors.NotFound):
         http_client.artist("00000000-0000-4000-8000-000000000000", missing_ok=False)
 
 
@@ -117,10 +116,10 @@ def test_time_series_split_into_90_day_calls_sorted(http_simulator, http_client)
 def test_auth_error_is_typed_and_clear(http_simulator):
     _, url = http_simulator
     client = SoundChartsClient(url, "someone", SECRET, max_rps=0)
-    with pytest.raises(e.AuthError, match="401: You are not logged in") as info:
+    with pytest.raises(errors.AuthError, match="401: You are not logged in") as info:
         client.ranking("global-28")
     assert SECRET not in str(info.value) and SECRET not in repr(client)
-    with pytest.raises(e.AuthError, match="SOUNDCHARTS_API_KEY"):
+    with pytest.raises(errors.AuthError, match="SOUNDCHARTS_API_KEY"):
         SoundChartsClient(url, "someone", None)
 
 
@@ -128,19 +127,19 @@ def test_simulator_accepts_its_configured_credentials():
     sim = Simulator(app_id="team", api_key=SECRET)
     with serve(sim) as url:
         assert SoundChartsClient(url, "team", SECRET, max_rps=0).ranking("top-50-fr").entries
-        with pytest.raises(e.AuthError):
+        with pytest.raises(errors.AuthError):
             SoundChartsClient(url, "team", "wrong", max_rps=0).ranking("top-50-fr")
 
 
 def test_bad_request_and_gone_paths(http_client, http_simulator):
     sim, _ = http_simulator
-    with pytest.raises(e.BadRequest, match="supported platforms"):
+    with pytest.raises(errors.BadRequest, match="supported platforms"):
         http_client.song_audience(
             sim.world.song_uuid(0), "airplay", sim.world.today, sim.world.today
         )
-    with pytest.raises(e.NotFound, match="Chart not found"):
+    with pytest.raises(errors.NotFound, match="Chart not found"):
         http_client.ranking("no-such-chart")
-    with pytest.raises(e.NotFound):
+    with pytest.raises(errors.NotFound):
         http_client.ranking("global-28", dt.date(2000, 1, 1))
 
 
@@ -181,7 +180,7 @@ def test_quota_exhaustion_stops_without_retry_storm(http_simulator, http_client)
     http_client.song(sim.world.song_uuid(1))
     assert http_client.quota_remaining == 0
     sim.reset_log()
-    with pytest.raises(e.QuotaExhausted, match="quota"):
+    with pytest.raises(errors.QuotaExhausted, match="quota"):
         http_client.song(sim.world.song_uuid(2))
     assert len(sim.request_log) == 1  # one request, no retries
     assert http_client.stats()["retries"] == 0
@@ -191,7 +190,7 @@ def test_server_error_after_retries_is_typed(http_simulator):
     sim, url = http_simulator
     sim.set_faults({"server_error": 1.0})
     client = SoundChartsClient(url, "soundcharts", "soundcharts", max_rps=0, retries=2, backoff=0)
-    with pytest.raises(e.ServerError, match="503"):
+    with pytest.raises(errors.ServerError, match="503"):
         client.song(sim.world.song_uuid(0))
     assert len(sim.request_log) == 3
 
@@ -207,7 +206,7 @@ def test_per_minute_limit_sends_reset_header(http_simulator):
     assert 0 < int(statuses[2].headers["x-ratelimit-reset"]) <= 60
     assert "maximum request count" in statuses[2].json()["errors"][0]["message"]
     client = SoundChartsClient(url, "soundcharts", "soundcharts", max_rps=0, retries=0)
-    with pytest.raises(e.RateLimited):
+    with pytest.raises(errors.RateLimited):
         client.platforms()
 
 
@@ -235,7 +234,7 @@ def test_key_never_in_logs(http_simulator, caplog):
     client = SoundChartsClient(url, "team", SECRET, max_rps=0, backoff=0.01)
     for k in range(4):
         client.ranking("top-50-fr", sim.world.today - dt.timedelta(days=k))
-    with pytest.raises(e.NotFound) as info:
+    with pytest.raises(errors.NotFound) as info:
         client.ranking("missing-chart")
     assert caplog.records  # urllib3 did log its retries
     assert SECRET not in caplog.text
@@ -285,15 +284,15 @@ def test_variations_are_parsed():
 def test_contract_violations_name_the_field():
     from musiccharts_pipeline.soundcharts.client import _parse
 
-    with pytest.raises(e.ContractError, match="uuid"):
+    with pytest.raises(errors.ContractError, match="uuid"):
         _parse(m.Song, {"name": "no uuid"}, "song")
     entry = {"song": {"uuid": "u"}, "position": "first"}
-    with pytest.raises(e.ContractError, match="entries.0.position"):
+    with pytest.raises(errors.ContractError, match="entries.0.position"):
         _parse(
             m.Ranking, {"chart": {"slug": "c"}, "date": "2026-01-01", "entries": [entry]}, "ranking"
         )
     dup = [{"song": {"uuid": "a"}, "position": 1}, {"song": {"uuid": "b"}, "position": 1}]
-    with pytest.raises(e.ContractError, match=r"duplicated position"):
+    with pytest.raises(errors.ContractError, match=r"duplicated position"):
         _parse(m.Ranking, {"chart": {"slug": "c"}, "date": "2026-01-01", "entries": dup}, "ranking")
 
 

@@ -14,7 +14,7 @@ from musiccharts_pipeline.assets.common import (
 )
 from musiccharts_pipeline.partitions import chart_days
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
-from musiccharts_pipeline.sync import rankings as sync
+from musiccharts_pipeline.sync import rankings
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline.sync.subscriptions import sync_status
 
@@ -56,8 +56,8 @@ def chart_rankings(
     for slug, dates in dates_by_chart(context).items():
         available = client.available_rankings(slug, since=dates[0])
         published = {pd.Timestamp(d[:10]).date(): d for d in available.datetimes}
-        skip = sync.stored_dates(wh, slug) if only_missing else set()
-        done, failed = sync.sync_rankings(
+        skip = rankings.stored_dates(wh, slug) if only_missing else set()
+        done, failed = rankings.sync_rankings(
             client, wh, slug, dates, published, context.run.run_id, skip
         )
         for outcome in done:
@@ -85,7 +85,7 @@ def chart_rankings(
         **meter.metadata(),
     }
     if synced:
-        metadata["preview"] = dg.MetadataValue.md(sync.preview_markdown(synced[-1]))
+        metadata["preview"] = dg.MetadataValue.md(rankings.preview_markdown(synced[-1]))
     return dg.MaterializeResult(
         metadata=metadata,
         check_results=[
@@ -96,7 +96,7 @@ def chart_rankings(
 
 
 def _positions_check(wh, keys) -> dg.AssetCheckResult:
-    bad = [f"{slug} {date}" for slug, date in sync.broken_positions(wh, keys)]
+    bad = [f"{slug} {date}" for slug, date in rankings.broken_positions(wh, keys)]
     return dg.AssetCheckResult(
         check_name="positions_contiguous",
         passed=not bad,

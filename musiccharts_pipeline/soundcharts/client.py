@@ -28,7 +28,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from musiccharts_pipeline import settings
-from musiccharts_pipeline.soundcharts import errors as e
+from musiccharts_pipeline.soundcharts import errors
 from musiccharts_pipeline.soundcharts import models as m
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ class SoundChartsClient:
         else:
             adapter = HTTPAdapter(**adapter_kwargs)
         if not app_id or not api_key:
-            raise e.AuthError(
+            raise errors.AuthError(
                 "missing credentials: set SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY "
                 "(the public sandbox uses soundcharts/soundcharts)"
             )
@@ -227,7 +227,7 @@ class SoundChartsClient:
         try:
             return self._get_with_body_retries(path, params, route)
         except (requests.ConnectionError, requests.Timeout, _BodyTruncated) as exc:
-            raise e.TransportError(
+            raise errors.TransportError(
                 f"request failed after retries: {type(exc).__name__}", url=self._display(path)
             ) from None
 
@@ -255,7 +255,7 @@ class SoundChartsClient:
             ctype = response.headers.get("Content-Type", "")
             if response.ok and "json" not in ctype:
                 snippet = body[:60].decode("utf-8", "replace")
-                raise e.ContractError(
+                raise errors.ContractError(
                     f"expected JSON, got {ctype or 'no content type'}: {snippet!r}",
                     response.status_code,
                     url=self._display(path),
@@ -265,7 +265,7 @@ class SoundChartsClient:
                 raise _BodyTruncated() from None
             data = {}
         if not isinstance(data, dict):
-            raise e.ContractError(
+            raise errors.ContractError(
                 "response is not a JSON object", response.status_code, url=self._display(path)
             )
         with self._stats_lock:
@@ -300,15 +300,17 @@ class SoundChartsClient:
         )
         status = response.status_code
         if status == 429:
-            cls = e.RateLimited if "maximum request count" in message else e.QuotaExhausted
+            cls = (
+                errors.RateLimited if "maximum request count" in message else errors.QuotaExhausted
+            )
         else:
             cls = {
-                400: e.BadRequest,
-                401: e.AuthError,
-                403: e.PlanError,
-                404: e.NotFound,
-                410: e.Gone,
-            }.get(status, e.ServerError if status >= 500 else e.SoundChartsError)
+                400: errors.BadRequest,
+                401: errors.AuthError,
+                403: errors.PlanError,
+                404: errors.NotFound,
+                410: errors.Gone,
+            }.get(status, errors.ServerError if status >= 500 else errors.SoundChartsError)
         raise cls(message, status, errs, url=self._display(path))
 
     def paginate(
@@ -437,7 +439,7 @@ class SoundChartsClient:
                 end,
                 "artist_audience",
             )
-        except e.NotFound:
+        except errors.NotFound:
             return []
         return sorted(
             _parse_list(m.FollowerPoint, items, "artist audience point"), key=lambda p: p.date
@@ -453,7 +455,7 @@ class SoundChartsClient:
                 end,
                 "artist_streaming",
             )
-        except e.NotFound:
+        except errors.NotFound:
             return []
         return sorted(
             _parse_list(m.ListenerPoint, items, "artist streaming point"), key=lambda p: p.date
@@ -472,7 +474,7 @@ class SoundChartsClient:
     def _object(self, path: str, model: type[Model], route: str, missing_ok: bool) -> Model | None:
         try:
             data = self.get(path, None, route)
-        except e.NotFound:
+        except errors.NotFound:
             if missing_ok:
                 return None
             raise
@@ -496,7 +498,9 @@ def _parse(model: type[Model], data: Any, what: str) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise e.ContractError(f"{what} payload breaks the contract: {_describe(exc)}") from None
+        raise errors.ContractError(
+            f"{what} payload breaks the contract: {_describe(exc)}"
+        ) from None
 
 
 def _parse_list(model: type[Model], items: list, what: str) -> list[Model]:
@@ -505,7 +509,7 @@ def _parse_list(model: type[Model], items: list, what: str) -> list[Model]:
         try:
             out.append(model.model_validate(item))
         except ValidationError as exc:
-            raise e.ContractError(
+            raise errors.ContractError(
                 f"{what} #{index} breaks the contract: {_describe(exc)}"
             ) from None
     return out

@@ -7,8 +7,7 @@ import datetime as dt
 
 import pandas as pd
 
-from musiccharts_pipeline.soundcharts import SoundChartsClient
-from musiccharts_pipeline.soundcharts import errors as e
+from musiccharts_pipeline.soundcharts import SoundChartsClient, errors
 from musiccharts_pipeline.sync.audience import DEFAULT_PRIORITY_PLATFORMS
 from musiccharts_pipeline.sync.rules import FREQUENCIES, overdue, utcnow, validate_slug
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
@@ -111,7 +110,7 @@ def add(
         raise SubscriptionError("a custom frequency needs --interval-hours")
     try:
         chart = client.available_rankings(slug, newest_only=True).chart
-    except e.NotFound:
+    except errors.NotFound:
         raise SubscriptionError(f"SoundCharts has no chart {slug!r}") from None
     sub = Subscription(
         chart_slug=slug,
