@@ -1,0 +1,598 @@
+"""The production topology, run here as ordinary processes on loopback, surviving faults.
+
+`deploy/topology.sh` starts `dagster code-server start` (musiccharts_pipeline.definitions),
+`dagster-webserver` and `dagster-daemon run` (both with deploy/workspace.yaml: the code server
+over gRPC), each in its own process group, on the root dagster.yaml copied verbatim into a fresh
+DAGSTER_HOME, with a fresh PostgreSQL database for Dagster's storage and another for the
+warehouse. Two daily charts are subscribed before the daemon starts; the sensors then sync them
+through the whole cascade, dbt and the dashboard with no click.
+
+Faults, while that first sync is under way:
+- the daemon is SIGKILLed once the sync sensor has requested its runs; a run is launched through
+  the webserver while it is down (it stays queued), then the daemon is restarted: the queued
+  runs start, the sensor's cursor is the one it stored, no run is requested twice;
+- the code server process is SIGKILLed while a sync run is executing, and restarted;
+- PostgreSQL "restarts" while a sync or analytics run is executing. The server at
+  127.0.0.1:5432 is shared with other tests on this machine, so it is never stopped: the
+  restart is simulated by terminating every backend connected to this test's two databases
+  (pg_terminate_backend), over and over for a few seconds;
+- the webserver is stopped and restarted.
+
+The warehouse is then compared, table by table (row counts and a checksum of every column but
+the fetch timestamps), with a clean in-process materialization of the same charts and dates.
+
+Run isolation: the daemon and the webserver run with an environment in which the definitions
+cannot even be imported (an invalid MUSICCHARTS_PARTITION_START, no warehouse URL), so every
+sensor tick and run goes through the code server. The code server killed above comes back with a
+changed environment (another partition start, another dashboard path) while the rest keeps
+running: after a reload through the webserver's GraphQL API the new partitions definition shows,
+and the analytics run the daemon launches afterwards writes the dashboard where the new
+environment says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import dagster as dg
+import psycopg2
+import requests
+from dagster._core.scheduler.instigation import InstigatorType
+from dagster._grpc.client import DagsterGrpcClient
+from dagster_graphql import DagsterGraphQLClient
+
+from musiccharts_pipeline.assets.materialize import materialize_chart
+from musiccharts_pipeline.partitions import first_day
+from musiccharts_pipeline.resources import (
+    SoundChartsResource,
+    WarehouseResource,
+    resources_from_env,
+)
+from musiccharts_pipeline.sync import rules, subscriptions
+from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
+from musiccharts_pipeline_tests.conftest import _admin_connection
+from musiccharts_pipeline_tests.helpers import DATA_TABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = ROOT / "deploy" / "topology.sh"
+LOCATION = "musiccharts"
+REPOSITORY = "__repository__"
+CHARTS = ("top-50-fr", "viral-50-global")
+NOT_FINISHED = {
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+}
+FAILURE_EVENTS = (
+    dg.DagsterEventType.STEP_FAILURE,
+    dg.DagsterEventType.RUN_FAILURE,
+    dg.DagsterEventType.ENGINE_EVENT,
+)
+#: Seconds PostgreSQL's backends of this test's databases are terminated for, over and over.
+PG_OUTAGE_SECONDS = 5
+#: Variables of the project that the test's own environment must not leak into the processes.
+PROJECT_PREFIXES = ("MUSICCHARTS_", "SOUNDCHARTS_", "DAGSTER_")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Component:
+    """One process of the topology (`deploy/topology.sh NAME`), in its own process group."""
+
+    def __init__(self, name: str, env: dict[str, str], log_dir: Path):
+        self.name, self.env, self.log = name, env, log_dir / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+        self.groups: list[int] = []
+        self.starts = 0
+
+    def start(self) -> None:
+        with self.log.open("a") as log:
+            log.write(f"\n=== start {self.starts + 1} ===\n")
+            log.flush()
+            self.proc = subprocess.Popen(
+                [str(SCRIPT), self.name],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.groups.append(self.proc.pid)
+        self.starts += 1
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def kill(self, sig: int = signal.SIGKILL, whole_group: bool = True) -> None:
+        """``sig`` to the process (``whole_group``: and to every process it started)."""
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError):
+            (os.killpg if whole_group else os.kill)(self.proc.pid, sig)
+        self.proc.wait(timeout=60)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL, to every process group this component ever started (a killed
+        code server leaves its gRPC child and run workers behind in its group)."""
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=30)
+        for group in self.groups:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait(timeout=30)
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return f"--- {self.name} log (last {lines} lines) ---\n" + "\n".join(
+            text.splitlines()[-lines:]
+        )
+
+
+class Topology:
+    def __init__(self, home: Path, storage_db: str, warehouse_url: str, dashboard: Path):
+        self.home = home
+        self.code_port, self.web_port = free_port(), free_port()
+        base = {k: v for k, v in os.environ.items() if not k.startswith(PROJECT_PREFIXES)}
+        instance_env = {
+            "DAGSTER_HOME": str(home),
+            "DAGSTER_POSTGRES_HOST": "127.0.0.1",
+            "DAGSTER_POSTGRES_PORT": "5432",
+            "DAGSTER_POSTGRES_USER": "postgres",
+            "DAGSTER_POSTGRES_PASSWORD": "",
+            "DAGSTER_POSTGRES_DB": storage_db,
+            "MUSICCHARTS_CODE_SERVER_HOST": "127.0.0.1",
+            "MUSICCHARTS_CODE_SERVER_PORT": str(self.code_port),
+            "MUSICCHARTS_WEBSERVER_PORT": str(self.web_port),
+            "VENV": str(Path(sys.executable).parent.parent),
+        }
+        self.instance_env = instance_env
+        # the daemon and the webserver could not import the definitions even if they tried
+        outside = {**base, **instance_env, "MUSICCHARTS_PARTITION_START": "not-a-date"}
+        self.code_env = {
+            **base,
+            **instance_env,
+            "MUSICCHARTS_WAREHOUSE_URL": warehouse_url,
+            "MUSICCHARTS_DASHBOARD_PATH": str(dashboard),
+            "MUSICCHARTS_DAGSTER_URL": f"http://127.0.0.1:{self.web_port}",
+        }
+        self.code_server = Component("code-server", self.code_env, home)
+        self.webserver = Component("webserver", outside, home)
+        self.daemon = Component("daemon", outside, home)
+        self.graphql = DagsterGraphQLClient("127.0.0.1", port_number=self.web_port, timeout=60)
+        self.instance: dg.DagsterInstance | None = None
+
+    @property
+    def components(self) -> list[Component]:
+        return [self.code_server, self.webserver, self.daemon]
+
+    def stop(self) -> None:
+        for component in reversed(self.components):
+            component.stop()
+
+    def logs(self) -> str:
+        return "\n".join(c.tail() for c in self.components)
+
+    def code_server_answers(self) -> bool:
+        """The proxy serves once its gRPC child has loaded the definitions."""
+        return DagsterGrpcClient(port=self.code_port, host="127.0.0.1").ping("up") is not None
+
+    def query(self, text: str, variables: dict | None = None) -> dict:
+        response = requests.post(
+            f"http://127.0.0.1:{self.web_port}/graphql",
+            json={"query": text, "variables": variables or {}},
+            timeout=60,
+        )
+        response.raise_for_status()
+        body = response.json()
+        assert "errors" not in body, body
+        return body["data"]
+
+
+def wait_for(what: str, check: Callable[[], object], timeout: float, topology=None, poll=1.0):
+    """Polls ``check`` until it returns something truthy; transient errors (the PostgreSQL
+    outage) are retried. Fails with the last error, the runs and the components' logs."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline, then reported
+            last_error = exc
+        time.sleep(poll)
+    details = f"last error: {last_error!r}\n" if last_error else ""
+    if topology is not None:
+        details += f"runs: {run_summary(topology.instance)}\n{topology.logs()}"
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{details}")
+
+
+def run_summary(instance: dg.DagsterInstance) -> list[tuple]:
+    try:
+        records = instance.get_run_records()
+    except Exception as exc:  # noqa: BLE001 - only for a failure message
+        return [f"runs unreadable: {exc!r}"]
+    return [
+        (
+            r.dagster_run.run_id[:8],
+            r.dagster_run.job_name,
+            r.dagster_run.status.value,
+            r.dagster_run.tags.get("dagster/run_key")
+            or r.dagster_run.tags.get("dagster/parent_run_id", "")[:8],
+        )
+        for r in sorted(records, key=lambda r: r.create_timestamp)
+    ]
+
+
+def sensor_cursor(instance: dg.DagsterInstance, name: str) -> str | None:
+    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+        if state.name == name:
+            return state.instigator_data.cursor if state.instigator_data else None
+    return None
+
+
+def terminate_backends(databases: list[str], seconds: float) -> int:
+    """PostgreSQL's restart, as every client sees it, without touching the shared server:
+    every backend connected to ``databases`` is terminated, repeatedly, for ``seconds``."""
+    admin = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
+    admin.autocommit = True
+    terminated = 0
+    deadline = time.monotonic() + seconds
+    try:
+        with admin.cursor() as cur:
+            while time.monotonic() < deadline:
+                cur.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
+                    (databases,),
+                )
+                terminated += cur.fetchone()[0]
+                time.sleep(0.1)
+    finally:
+        admin.close()
+    return terminated
+
+
+def expected_ranges(today: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+    """The dates the sync sensor asks of a never-synced daily chart, by its own rules."""
+    client = resources_from_env(resolved=True)["soundcharts"].get()
+    days = rules.lookback_days("daily")
+    since = max(today - dt.timedelta(days=days), first_day())
+    ranges = {}
+    for slug in CHARTS:
+        available = client.available_rankings(slug, since=since).dates
+        due = rules.due_dates(available, set(), today, first_day(), recent_days=days)
+        (span,) = rules.date_ranges(due, set())
+        ranges[slug] = span
+    return ranges
+
+
+def subscribe(wh: Warehouse) -> None:
+    client = resources_from_env(resolved=True)["soundcharts"].get()
+    wh.migrate()
+    for slug in CHARTS:
+        subscriptions.add(wh, client, slug)
+
+
+def digests(wh: Warehouse) -> dict[str, tuple[int, str]]:
+    """(rows, md5 of every row's columns but timestamps) of each data table."""
+    out = {}
+    for table in DATA_TABLES:
+        columns = wh.read_frame(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = :s AND table_name = :t ORDER BY ordinal_position",
+            {"s": SCHEMA, "t": table},
+        )
+        types = zip(columns.column_name, columns.data_type, strict=True)
+        kept = [c for c, t in types if "timestamp" not in t]
+        row = ", ".join(f'"{c}"' for c in kept)
+        frame = wh.read_frame(
+            f"SELECT count(*) AS n, md5(coalesce(string_agg(r, E'\\n' ORDER BY r), '')) AS d "
+            f"FROM (SELECT ROW({row})::text AS r FROM {SCHEMA}.{table}) rows"
+        )
+        out[table] = (int(frame.n[0]), frame.d[0])
+    return out
+
+
+def stored_dates(wh: Warehouse) -> dict[str, list[dt.date]]:
+    frame = wh.read_frame(
+        f"SELECT chart_slug, ranking_date FROM {SCHEMA}.chart_rankings ORDER BY 1, 2"
+    )
+    out: dict[str, list[dt.date]] = {}
+    for slug, date in zip(frame.chart_slug, frame.ranking_date, strict=True):
+        out.setdefault(slug, []).append(pd_date(date))
+    return out
+
+
+def pd_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def converged(instance: dg.DagsterInstance, wh: Warehouse, expected) -> bool:
+    """Every due date stored, nothing queued or running, and an analytics build that started
+    after the last successful sync run ended."""
+    records = instance.get_run_records()
+    if any(r.dagster_run.status in NOT_FINISHED for r in records):
+        return False
+    want = {
+        slug: [a + dt.timedelta(days=i) for i in range((b - a).days + 1)]
+        for slug, (a, b) in expected.items()
+    }
+    if stored_dates(wh) != want:
+        return False
+    synced = [
+        r.end_time or 0
+        for r in records
+        if r.dagster_run.job_name == "chart_sync" and r.dagster_run.is_success
+    ]
+    built = [
+        r.start_time or 0
+        for r in records
+        if r.dagster_run.job_name == "analytics" and r.dagster_run.is_success
+    ]
+    return bool(synced and built) and max(built) > max(synced)
+
+
+def test_topology_syncs_through_faults_and_isolates_runs(pg_database, tmp_path, monkeypatch):
+    started = time.monotonic()
+    today = rules.utcnow().date()
+    for name in [n for n in os.environ if n.startswith(("MUSICCHARTS_", "SOUNDCHARTS_"))]:
+        monkeypatch.delenv(name)  # the in-process simulator, for the reference and the seed
+    admin = _admin_connection()
+    tag = uuid.uuid4().hex[:10]
+    warehouse_db, reference_db = f"mc_test_{tag}_wh", f"mc_test_{tag}_ref"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{warehouse_db}"')
+        cur.execute(f'CREATE DATABASE "{reference_db}"')
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{warehouse_db}"
+    reference_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{reference_db}"
+    wh = Warehouse(url)
+    notes: list[str] = []
+
+    def note(text: str) -> None:
+        notes.append(f"[{time.monotonic() - started:5.0f} s] {text}")
+        print(notes[-1], flush=True)
+
+    try:
+        home = tmp_path / "dagster_home"
+        home.mkdir()
+        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")  # verbatim: the production file
+        dashboard = tmp_path / "dashboard.html"
+        topo = Topology(home, pg_database, url, dashboard)
+        for key, value in topo.instance_env.items():
+            monkeypatch.setenv(key, value)
+        expected = expected_ranges(today)
+        subscribe(wh)
+        with dg.DagsterInstance.get() as instance:
+            topo.instance = instance
+            # as `make topology` does: set once, not left to the first runs to create lazily
+            instance.event_log_storage.set_concurrency_slots("soundcharts_api", 4)
+            try:
+                for component in topo.components:
+                    component.start()
+                note(f"started code server :{topo.code_port}, webserver :{topo.web_port}, daemon")
+                _faults(topo, instance, wh, expected, [warehouse_db, pg_database], note)
+            finally:
+                topo.stop()
+            _check_runs(instance, note)
+        marts = wh.read_frame(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'analytics' AND table_type = 'BASE TABLE' ORDER BY 1"
+        ).table_name
+        counts = {t: wh.scalar(f'SELECT count(*) FROM analytics."{t}"') for t in marts}
+        note(f"dbt tables in analytics: {counts}")
+        assert counts and sum(counts.values()) > 0
+
+        # the clean run to compare with: the same charts and dates, in process, no fault
+        reference = Warehouse(reference_url)
+        subscribe(reference)
+        with dg.DagsterInstance.ephemeral() as clean:
+            resources = {
+                "warehouse": WarehouseResource(url=reference_url),
+                "soundcharts": SoundChartsResource(),
+            }
+            for slug, (start, end) in expected.items():
+                assert materialize_chart(resources, clean, slug, start, end).success
+        got, want = digests(wh), digests(reference)
+        reference.engine.dispose()
+        for table in DATA_TABLES:
+            note(f"{table}: {got[table][0]} rows (clean run {want[table][0]})")
+        assert got == want, {t: (got[t], want[t]) for t in DATA_TABLES if got[t] != want[t]}
+        assert rules.utcnow().date() == today, "the test crossed midnight UTC: run it again"
+        note(f"total {time.monotonic() - started:.0f} s")
+    finally:
+        wh.engine.dispose()
+        with admin.cursor() as cur:
+            for db in (warehouse_db, reference_db):
+                cur.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        admin.close()
+
+
+def _runs(instance, job=None, statuses=None) -> list[dg.DagsterRun]:
+    return [
+        r
+        for r in instance.get_runs()
+        if (job is None or r.job_name == job) and (statuses is None or r.status in statuses)
+    ]
+
+
+def _faults(topo: Topology, instance, wh, expected, databases, note) -> None:
+    first_dashboard = Path(topo.code_env["MUSICCHARTS_DASHBOARD_PATH"])
+    moved_dashboard = first_dashboard.parent / "moved" / "dashboard.html"
+    # the sensors start on their own: the sync sensor requests one run per chart
+    sync_runs = wait_for(
+        "the sync sensor's first runs",
+        lambda: len(s := _runs(instance, "chart_sync")) == len(CHARTS) and s,
+        300,
+        topo,
+        poll=0.2,
+    )
+    cursor = wait_for(
+        "the sync sensor's tick to store its cursor",
+        lambda: (
+            (c := sensor_cursor(instance, "chart_sync_sensor"))
+            and set(json.loads(c)) == set(CHARTS)
+            and c
+        ),
+        120,
+        topo,
+        poll=0.2,
+    )
+    note(f"sync runs requested: {[(r.run_id[:8], r.status.value) for r in sync_runs]}")
+
+    # 1. the daemon dies; a run launched meanwhile waits in the queue
+    topo.daemon.kill(signal.SIGKILL)
+    note(f"daemon SIGKILLed; runs: {run_summary(instance)}")
+    queued = wait_for(
+        "the webserver to take a run",
+        lambda: topo.graphql.submit_job_execution(
+            "refresh_stale_job", repository_location_name=LOCATION, repository_name=REPOSITORY
+        ),
+        120,
+        topo,
+    )
+    time.sleep(5)
+    assert instance.get_run_by_id(queued).status == dg.DagsterRunStatus.QUEUED
+    note(f"run {queued[:8]} launched through the webserver while the daemon is down: QUEUED")
+    topo.daemon.start()
+    note("daemon restarted")
+
+    # 2. the code server dies mid-run, and comes back with changed definitions (run isolation)
+    description = """{ assetNodeOrError(assetKey: {path: ["chart_rankings"]}) {
+        ... on AssetNode { partitionDefinition { description } } } }"""
+    before = topo.query(description)["assetNodeOrError"]["partitionDefinition"]["description"]
+    assert "2025-01-01" in before, before
+    victim = wait_for(
+        "a sync run executing",
+        lambda: _runs(instance, "chart_sync", {dg.DagsterRunStatus.STARTED}),
+        300,
+        topo,
+        poll=0.2,
+    )[0]
+    time.sleep(2)
+    topo.code_server.kill(signal.SIGKILL, whole_group=False)
+    note(f"code server SIGKILLed while {victim.run_id[:8]} executes: {run_summary(instance)}")
+    topo.code_server.env = {
+        **topo.code_env,
+        "MUSICCHARTS_PARTITION_START": "2025-02-01",
+        "MUSICCHARTS_DASHBOARD_PATH": str(moved_dashboard),
+    }
+    topo.code_server.start()
+    wait_for("the restarted code server", topo.code_server_answers, 180, topo)
+    daemon_pid, daemon_starts = topo.daemon.pid, topo.daemon.starts
+    wait_for(
+        "the webserver to reload the code location",
+        lambda: topo.graphql.reload_repository_location(LOCATION).status.value == "SUCCESS",
+        120,
+        topo,
+        poll=2,
+    )
+    after = topo.query(description)["assetNodeOrError"]["partitionDefinition"]["description"]
+    assert "2025-02-01" in after, after
+    note(f"code server back with MUSICCHARTS_PARTITION_START=2025-02-01; webserver: {after!r}")
+
+    # 3. PostgreSQL restarts mid-sync: every backend of both databases terminated, repeatedly
+    running = wait_for(
+        "a sync or analytics run executing",
+        lambda: [
+            r
+            for r in _runs(instance, None, {dg.DagsterRunStatus.STARTED})
+            if r.job_name in ("chart_sync", "analytics")
+        ],
+        300,
+        topo,
+        poll=0.2,
+    )
+    terminated = terminate_backends(databases, PG_OUTAGE_SECONDS)
+    note(
+        f"PostgreSQL outage: {terminated} backends terminated over {PG_OUTAGE_SECONDS} s while "
+        f"{[(r.run_id[:8], r.job_name) for r in running]} executed"
+    )
+
+    # 4. the webserver restarts: the runs are all still there
+    before = len(wait_for("the run list", instance.get_runs, 60, topo))
+    topo.webserver.stop()
+    topo.webserver.start()
+    shown = wait_for(
+        "the restarted webserver",
+        lambda: topo.query("{ runsOrError { ... on Runs { count } } }")["runsOrError"]["count"],
+        120,
+        topo,
+    )
+    assert shown >= before
+    note(f"webserver restarted: shows {shown} runs (stored before the restart: {before})")
+
+    wait_for("the warehouse to converge", lambda: converged(instance, wh, expected), 600, topo)
+    note(f"converged; runs: {run_summary(instance)}")
+    # the run queued while the daemon was down started, and it (or its retry) succeeded
+    _, group = instance.get_run_group(queued)
+    assert any(r.is_success for r in group), [(r.run_id[:8], r.status.value) for r in group]
+    # the sync sensor's cursor is the one stored before the daemon died: no chart re-checked
+    assert sensor_cursor(instance, "chart_sync_sensor") == cursor
+    # the analytics run, launched by the daemon (not restarted since the code server was), ran
+    # in the restarted code server's environment: the dashboard is where that one says
+    assert moved_dashboard.exists() and not first_dashboard.exists()
+    assert (topo.daemon.pid, topo.daemon.starts) == (daemon_pid, daemon_starts)
+    note(f"the dashboard was written to {moved_dashboard.parent.name}/{moved_dashboard.name}")
+
+
+def _check_runs(instance, note) -> None:
+    """No run requested twice: one run per run key, and one sync request per chart. A retry is
+    a new run of a failed one (it carries its parent's tags, run key included)."""
+    runs = instance.get_runs()
+    requested = [r for r in runs if "dagster/parent_run_id" not in r.tags]
+    keys = [r.tags["dagster/run_key"] for r in requested if "dagster/run_key" in r.tags]
+    assert len(keys) == len(set(keys)), sorted(keys)
+    sync_keys = [k for k in keys if k.startswith("sync:")]
+    assert sorted(k.split(":")[1] for k in sync_keys) == sorted(CHARTS), sync_keys
+    for retry in [r for r in runs if "dagster/parent_run_id" in r.tags]:
+        parent = instance.get_run_by_id(retry.tags["dagster/parent_run_id"])
+        assert parent.status == dg.DagsterRunStatus.FAILURE, (retry.run_id, parent.status)
+    for run in sorted(runs, key=lambda r: r.run_id):
+        parent = run.tags.get("dagster/parent_run_id")
+        note(
+            f"run {run.run_id[:8]} {run.job_name} {run.status.value}"
+            + (f" key={run.tags['dagster/run_key']}" if "dagster/run_key" in run.tags else "")
+            + (f" retry of {parent[:8]}" if parent else "")
+            + (f": {failure_reason(instance, run.run_id)}" if run.is_failure else "")
+        )
+
+
+def failure_reason(instance, run_id: str) -> str:
+    """The run's own account of its failure: the last error or engine message it logged."""
+    reasons = []
+    for record in instance.get_records_for_run(run_id, of_type=set(FAILURE_EVENTS)).records:
+        event = record.event_log_entry.dagster_event
+        error = getattr(event.event_specific_data, "error", None)
+        if error is not None:
+            reasons.append(error.message.strip().splitlines()[-1])
+            if error.cause is not None:
+                reasons.append(error.cause.message.strip().splitlines()[0])
+        elif event.message and any(
+            w in event.message for w in ("unexpected", "ailed", "timed out")
+        ):
+            reasons.append(event.message)
+    return " / ".join(reasons[-3:])[:400]
