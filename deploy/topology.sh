@@ -72,14 +72,32 @@ PY
     exec "$BIN/dagster-daemon" run -w "$WORKSPACE"
     ;;
   all)
+    # Job control: each component gets a process group of its own and keeps the default
+    # SIGINT/SIGTERM handling (a script's background jobs would otherwise ignore SIGINT, and
+    # Dagster maps SIGTERM onto the SIGINT handler); Ctrl-C reaches this script, which stops them.
+    set -m
     pids=()
     stop() {
       trap - EXIT INT TERM
       kill -TERM "${pids[@]}" 2>/dev/null || true
+      # 30 s to stop; then the whole process group of any straggler (a process started with
+      # SIGINT ignored ignores SIGTERM too, and the code server's gRPC child is in its group)
+      for _ in $(seq 30); do
+        kill -0 "${pids[@]}" 2>/dev/null || break
+        sleep 1
+      done
+      for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
       wait "${pids[@]}" 2>/dev/null || true
     }
     trap stop EXIT INT TERM
     "$0" code-server & pids+=($!)
+    # the webserver and the daemon start once the code server answers (it loads the definitions)
+    for _ in $(seq 180); do
+      "$BIN/dagster" api grpc-health-check -h "$MUSICCHARTS_CODE_SERVER_HOST" \
+        -p "$MUSICCHARTS_CODE_SERVER_PORT" >/dev/null 2>&1 && break
+      kill -0 "${pids[0]}" 2>/dev/null || exit 1
+      sleep 1
+    done
     "$0" webserver & pids+=($!)
     "$0" daemon & pids+=($!)
     echo "topology: code server $MUSICCHARTS_CODE_SERVER_HOST:$MUSICCHARTS_CODE_SERVER_PORT," \
