@@ -114,3 +114,27 @@ def test_partitions_of_a_running_sync_are_never_requested_again(pipeline, tmp_pa
         [build] = sensors.tick(cascade_sensor)
         assert build.job_name == "analytics"
         assert [r.run_key for r in sensors.requests] == [sync.run_key, build.run_key]
+
+
+@pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
+def test_a_sync_that_failed_after_its_rankings_gets_its_cascade_caught_up(pipeline, monkeypatch):
+    from musiccharts_pipeline.soundcharts import errors
+
+    client = pipeline["soundcharts"].get()
+    instance = dg.DagsterInstance.ephemeral()
+    sensors = Sensors(pipeline, instance)
+    today = client.simulator.world.today
+
+    def refused(*args, **kwargs):
+        raise errors.AuthError("invalid credentials")
+
+    monkeypatch.setattr(client, "song", refused)  # tracks fails for good after chart_rankings
+    run = materialize_chart(pipeline, instance, "top-50-fr", today, raise_on_error=False)
+    assert not run.success
+    assert instance.fetch_materializations(dg.AssetKey("chart_rankings"), limit=5).records
+    monkeypatch.undo()
+    [catch_up] = sensors.tick(cascade_sensor)
+    assert _names(catch_up) == DOWNSTREAM
+    assert catch_up.partition_key == str(chart_day_key("top-50-fr", today))
+    sensors.run(catch_up)
+    assert instance.fetch_materializations(dg.AssetKey("artist_audience"), limit=5).records

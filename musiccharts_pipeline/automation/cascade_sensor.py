@@ -66,6 +66,10 @@ class CatchUp:
     waiting_for: str | None  # a run still materializing part of the cascade, if any
 
 
+def failed(run: dg.DagsterRun) -> bool:
+    return run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+
+
 def catch_up(
     instance: dg.DagsterInstance, wh: Warehouse, after: int, active: ActiveWork
 ) -> CatchUp:
@@ -87,7 +91,8 @@ def catch_up(
         if slug not in subs:
             subs[slug] = subscription_of(wh, slug)
         wanted = {k.to_user_string() for k in selection_for(subs[slug])} - {"chart_rankings"}
-        carried = assets_of(instance, run, CASCADE_NAMES) if run else set()
+        # a run that failed may have stopped after chart_rankings: its plan carried nothing
+        carried = assets_of(instance, run, CASCADE_NAMES) if run and not failed(run) else set()
         missing = wanted - carried
         if missing and carried - {"chart_rankings"} and run and run.status in NOT_FINISHED:
             # the run still materializes part of the cascade: the rest must come after it

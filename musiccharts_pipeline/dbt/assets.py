@@ -77,7 +77,11 @@ def musiccharts_dbt(
     # dbt's artifacts (manifest, run results, compiled SQL: megabytes per run) go to a directory
     # removed after the run, instead of one more directory under target/ per run forever; the
     # prepared partial-parse cache is still copied in, and errors reach the run's own log
-    with tempfile.TemporaryDirectory(prefix="musiccharts-dbt-") as target:
+    # (a dbt process that failed may still be flushing its logs there: cleaning up must not turn
+    # the step's own error into an OSError, or the step retry would fail the same way)
+    with tempfile.TemporaryDirectory(
+        prefix="musiccharts-dbt-", ignore_cleanup_errors=True
+    ) as target:
         yield from dbt.cli(["build"], context=context, target_path=Path(target)).stream()
 
 
