@@ -119,8 +119,25 @@ def catch_up(
     return CatchUp(requests, handled, waiting)
 
 
+AFTER_TAG, UNTIL_TAG, ATTEMPT_TAG = "musiccharts/after", "musiccharts/until", "musiccharts/attempt"
+#: analytics runs launched for the same changes before a failure waits for the next change
+ANALYTICS_ATTEMPTS = 3
+
+
+def retry_failed_build(instance: dg.DagsterInstance, built_after: int) -> tuple[int, int]:
+    """(built_after, attempt): when the last analytics run, asked for these changes, failed,
+    the changes count as not built yet and the next attempt is requested (up to a limit)."""
+    last = instance.get_runs(dg.RunsFilter(job_name=analytics_job.name), limit=1)
+    if not last or not failed(last[0]) or last[0].tags.get(UNTIL_TAG) != str(built_after):
+        return built_after, 1
+    attempt = int(last[0].tags.get(ATTEMPT_TAG, "1"))
+    if attempt >= ANALYTICS_ATTEMPTS:
+        return built_after, 1
+    return int(last[0].tags.get(AFTER_TAG, "0")), attempt + 1
+
+
 def analytics_request(
-    instance: dg.DagsterInstance, asset_graph, built_after: int
+    instance: dg.DagsterInstance, asset_graph, built_after: int, attempt: int = 1
 ) -> tuple[dg.RunRequest | None, int]:
     """One analytics run for every cascade asset updated since ``built_after``."""
     cascade_keys = [asset.key for asset in CASCADE_ASSETS]
@@ -140,10 +157,15 @@ def analytics_request(
     selection = sorted((downstream & analytics) | never_built, key=lambda k: k.to_user_string())
     until = max(newest[key] for key in changed)
     request = dg.RunRequest(
-        run_key=f"analytics:{until}",
+        run_key=f"analytics:{until}" + (f":attempt-{attempt}" if attempt > 1 else ""),
         job_name=analytics_job.name,
         asset_selection=selection,
-        tags={"musiccharts/trigger": "cascade_updated"},
+        tags={
+            "musiccharts/trigger": "cascade_updated",
+            AFTER_TAG: str(built_after),
+            UNTIL_TAG: str(until),
+            ATTEMPT_TAG: str(attempt),
+        },
     )
     return request, until
 
@@ -176,7 +198,8 @@ def cascade_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
             skip_reason=f"analytics waits for {len(active.runs)} cascade or analytics run(s)",
             cursor=cursor.dump(),
         )
-    request, cursor.built_after = analytics_request(context.instance, graph, cursor.built_after)
+    built_after, attempt = retry_failed_build(context.instance, cursor.built_after)
+    request, cursor.built_after = analytics_request(context.instance, graph, built_after, attempt)
     if request is None:
         return dg.SensorResult(skip_reason="nothing new since the last build", cursor=cursor.dump())
     context.log.info(f"analytics build of {len(request.asset_selection)} asset(s)")
