@@ -1,13 +1,13 @@
 {#
   Tests on large incremental models carry `where: "loaded_before = __latest_load__"`: a build
   checks the rows the model's latest build wrote (its load window), not all history again.
-  With `--vars '{full_history_tests: true}'` (the CI suite runs it) the same tests check every
-  row. Any other `where` is applied as dbt applies it.
+  The complete suite (`--vars '{all_tests: true}'`, as CI runs it) checks every row. Any other
+  `where` is applied as dbt applies it.
 #}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
     {%- if where and '__latest_load__' in where -%}
-        {%- if var('full_history_tests', false) -%}
+        {%- if var('all_tests', false) -%}
             {%- set where = none -%}
         {%- else -%}
             {%- set latest = '(select max(loaded_before) from ' ~ relation ~ ')' -%}

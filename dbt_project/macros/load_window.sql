@@ -3,13 +3,14 @@
 
   Every incremental model stamps its rows with `loaded_before`: the start of the build that
   computed them, to the second (load_window_end). Its next build reads
-  - source rows by their fetch time, half-open: [the model's newest stamp, this build's start).
-    Rows fetched while a build runs wait for the next one; none is skipped, none read twice;
-  - an upstream model's rows by their stamp: (the model's newest stamp, this build's start],
-    the rows that upstream recomputed in the builds since (this one included).
-  A full build (first run, --full-refresh) reads every source row fetched before it started
-  and every upstream row. The newest stamp is read once, before the model's SQL is compiled,
-  and inlined as a constant, so the planner sees (and an index on it serves) a plain range.
+  - source rows by their fetch time, half-open: [the model's newest stamp, this build's start)
+    (in_load_window). Rows fetched while a build runs wait for the next one; none is skipped;
+  - the keys of an upstream model's rows stamped after the model's newest stamp, up to this
+    build (changed_since_last_build): what that upstream recomputed in the builds since.
+  A full build (first run, --full-refresh) reads every source row fetched before it started.
+  The newest stamp is read once per use, before the model's SQL runs, and inlined as a
+  constant (and upstream keys as a list), so the planner sees plain ranges and short lists: a
+  table just created, with no statistics yet, still gets index lookups, not full scans.
 #}
 
 {% macro load_window_end() -%}
@@ -26,11 +27,26 @@
     {{ return(none) }}
 {%- endmacro %}
 
-{% macro in_load_window(column, stamped=false) -%}
+{% macro in_load_window(column) -%}
     {%- set start = load_window_start() -%}
-    {%- if stamped -%}
-        {{ column }} > {{ start if start is not none else "cast('1900-01-01' as timestamp)" }}
-    {%- else -%}
-        {% if start is not none %}{{ column }} >= {{ start }} and {% endif %}{{ column }} < {{ load_window_end() }}
-    {%- endif -%}
+    {% if start is not none %}{{ column }} >= {{ start }} and {% endif %}{{ column }} < {{ load_window_end() }}
+{%- endmacro %}
+
+{# The values of a one-column query, run before the model's SQL, as a quoted SQL list: the
+   planner then sees a short list of constants ("null", matching nothing, when it is empty). #}
+{% macro inlined(query) -%}
+    {%- set quoted = [] -%}
+    {%- for value in run_query(query).columns[0].values() | unique -%}
+        {%- do quoted.append("'" ~ (value | string | replace("'", "''")) ~ "'") -%}
+    {%- endfor -%}
+    {{ return(quoted | join(', ') if quoted else 'null') }}
+{%- endmacro %}
+
+{# The keys of the rows of `relation` stamped since this model's newest stamp (what that
+   upstream model recomputed in the builds since), inlined; none on a full build, which
+   recomputes everything anyway. #}
+{% macro changed_since_last_build(relation, key) -%}
+    {%- set start = load_window_start() -%}
+    {%- if start is none -%}{{ return(none) }}{%- endif -%}
+    {{ return(inlined("select " ~ key ~ " from " ~ relation ~ " where loaded_before > " ~ start)) }}
 {%- endmacro %}

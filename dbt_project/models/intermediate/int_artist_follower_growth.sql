@@ -1,19 +1,25 @@
 {{ config(
     materialized='incremental',
     unique_key='artist_uuid',
-    incremental_strategy='delete+insert',
+    incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['artist_uuid'], ['loaded_before']),
 ) }}
 -- Follower growth of each artist on each platform over its whole series: artist_analytics'
--- growth columns. artist_audience_daily recomputes an artist's whole series when its audience
--- is fetched, so the rows it wrote since this model's last build are whole series too.
+-- growth columns. Recomputed for the artists whose audience was fetched in the load window,
+-- from their daily series (which artist_audience_daily recomputed whole in the same build).
+with artists_in_window as (
+    select artist_uuid
+    from {{ ref('stg_artists') }}
+    where {{ in_load_window('audience_fetched_at') }}
+)
+
 select
-    artist_uuid,
-    platform,
-    min(audience_date) as first_date,
-    max(audience_date) as last_date,
-    sum(daily_followers) as follower_growth,
+    d.artist_uuid,
+    d.platform,
+    min(d.audience_date) as first_date,
+    max(d.audience_date) as last_date,
+    sum(d.daily_followers) as follower_growth,
     {{ load_window_end() }} as loaded_before
-from {{ ref('artist_audience_daily') }}
-where {{ in_load_window('loaded_before', stamped=true) }}
-group by artist_uuid, platform
+from {{ ref('artist_audience_daily') }} as d
+inner join artists_in_window as w on d.artist_uuid = w.artist_uuid
+group by d.artist_uuid, d.platform

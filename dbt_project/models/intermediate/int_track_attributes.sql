@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='track_uuid',
-    incremental_strategy='delete+insert',
+    incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['track_uuid'], ['loaded_before']),
 ) }}
 -- What a track's history-wide aggregates read from its metadata: the artists it credits and

@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='artist_uuid',
-    incremental_strategy='delete+insert',
+    incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['artist_uuid'], ['loaded_before']),
 ) }}
 -- Daily follower deltas per artist and platform; incremental like track_audience_daily.

@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='track_uuid',
-    incremental_strategy='delete+insert',
+    incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['track_uuid'], ['loaded_before']),
 ) }}
 -- Daily deltas of each track's cumulative audience (identifiers summed). Incremental: every
