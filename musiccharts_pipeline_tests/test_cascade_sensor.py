@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 
 import dagster as dg
 import pytest
@@ -79,38 +78,55 @@ def test_one_sync_reaches_one_dbt_build_and_several_changes_share_it(pipeline):
     assert len(dashboard_runs) == 1
 
 
+class Hold:
+    """Holds a run inside one client method until the test lets it go, so the sensors tick while
+    the run is certainly in progress (no race with a run that happens to finish meanwhile)."""
+
+    def __init__(self, monkeypatch, client, method: str):
+        self.reached, self.release = threading.Event(), threading.Event()
+        real = getattr(client, method)
+
+        def held(*args, **kwargs):
+            self.reached.set()
+            assert self.release.wait(60), "the test never released the run"
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(client, method, held)
+
+
 @pytest.mark.parametrize("warehouse_url", ["postgresql"], indirect=True)
-def test_partitions_of_a_running_sync_are_never_requested_again(pipeline, tmp_path):
+def test_partitions_of_a_running_sync_are_never_requested_again(pipeline, tmp_path, monkeypatch):
     """A sync run is in progress while both sensors tick: neither asks for its partitions, and
-    analytics waits for it to finish."""
+    analytics waits for it to finish. The run is held twice: while it fetches rankings (nothing
+    materialized yet) and while it fetches tracks (chart_rankings materialized, the rest not)."""
     wh, client = pipeline["warehouse"].get(), pipeline["soundcharts"].get()
     subscriptions.add(wh, client, "top-50-fr")
     today = client.simulator.world.today
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         sensors = Sensors(pipeline, instance)
         [sync] = sensors.tick(chart_sync_sensor)
+        holds = [Hold(monkeypatch, client, "ranking"), Hold(monkeypatch, client, "song")]
         # the same run, started by hand (say from the UI) before the sensor's run launched
         start = today - dt.timedelta(days=7)
-        client.simulator.config.latency = 0.01
         worker = threading.Thread(
-            target=materialize_chart,
-            args=(pipeline, instance, "top-50-fr", start, today),
+            target=materialize_chart, args=(pipeline, instance, "top-50-fr", start, today)
         )
         worker.start()
         try:
-            seen_running = 0
-            while worker.is_alive():
-                runs = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
-                if runs:
-                    seen_running += 1
-                    sensors.cursors.pop("chart_sync_sensor", None)  # check the chart again now
-                    assert sensors.tick(chart_sync_sensor) == []
-                    assert sensors.tick(cascade_sensor) == []
-                time.sleep(0.2)
+            for hold in holds:
+                assert hold.reached.wait(120), "the run never reached the held call"
+                [run] = instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED]))
+                sensors.cursors.pop("chart_sync_sensor", None)  # check the chart again now
+                assert sensors.tick(chart_sync_sensor) == []
+                assert sensors.tick(cascade_sensor) == []
+                assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
+                hold.release.set()
         finally:
+            for hold in holds:
+                hold.release.set()
             worker.join()
-            client.simulator.config.latency = 0
-        assert seen_running >= 2
+        rankings = instance.fetch_materializations(dg.AssetKey("chart_rankings"), limit=20)
+        assert {r.run_id for r in rankings.records} == {run.run_id}
         [build] = sensors.tick(cascade_sensor)
         assert build.job_name == "analytics"
         assert [r.run_key for r in sensors.requests] == [sync.run_key, build.run_key]
