@@ -12,6 +12,7 @@ import pandas as pd
 from musiccharts_pipeline.soundcharts import SoundChartsClient, errors
 from musiccharts_pipeline.soundcharts import models as m
 from musiccharts_pipeline.soundcharts.errors import ContractError
+from musiccharts_pipeline.sync.movement import classify, move_text
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
@@ -229,14 +230,11 @@ def sync_rankings(
 
 
 def movement(row: dict) -> str:
-    if row.get("entry_state") == "NEW" or (
-        row.get("old_position") is None and row.get("entry_state") != "RE_ENTRY"
-    ):
-        return "new"
-    if row.get("entry_state") == "RE_ENTRY" or row.get("old_position") is None:
-        return "re-entry"
-    delta = row["old_position"] - row["position"]
-    return f"+{delta}" if delta > 0 else (str(delta) if delta < 0 else "=")
+    """A preview row's move (``+3``, ``-2``, ``=``, ``new``, ``re-entry``) by the one movement
+    rule, against the API's own old position: the preview knows no stored history."""
+    old = row.get("old_position")
+    label = classify(row["position"], old, False, row.get("entry_state"))
+    return move_text(label, None if old is None else old - row["position"])
 
 
 def preview_markdown(outcome: RankingOutcome) -> str:
