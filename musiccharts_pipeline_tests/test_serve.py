@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from musiccharts_pipeline.serve import api as serve_api
+from musiccharts_pipeline.sync.movement import classify
 from musiccharts_pipeline_tests.serving import TOKEN, fill, serving
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -35,7 +36,8 @@ def _dates(values) -> list[dt.date]:
 
 
 def _expected_ranking(wh, slug: str, date: dt.date) -> list[dict]:
-    """Each entry's movement, computed from the raw entries as the dbt model says it."""
+    """Each entry's movement, computed from the raw entries as the dbt model says it, labelled
+    by the one movement rule."""
     raw = wh.read_frame(
         "SELECT ranking_date, position, song_uuid, old_position, entry_state "
         "FROM soundcharts.chart_ranking_entries WHERE chart_slug = :s",
@@ -54,12 +56,7 @@ def _expected_ranking(wh, slug: str, date: dt.date) -> list[dict]:
             previous = int(match.min()) if len(match) else None
         else:
             previous = None if pd.isna(row.old_position) else int(row.old_position)
-        if previous is None:
-            kind = "re_entry" if row.song_uuid in seen or row.entry_state == "RE_ENTRY" else "new"
-        else:
-            kind = (
-                "up" if previous > row.position else "down" if previous < row.position else "same"
-            )
+        kind = classify(row.position, previous, row.song_uuid in seen, row.entry_state)
         out.append(
             {
                 "position": int(row.position),

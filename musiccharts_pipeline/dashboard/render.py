@@ -94,7 +94,7 @@ def table(frame: pd.DataFrame, columns: Sequence[str], name: str) -> str:
     )
 
 
-MOVES = {"new": "★ new", "re-entry": "↺ re-entry", "up": "▲", "down": "▼", "same": "="}
+MOVES = {"new": "★ new", "re_entry": "↺ re-entry", "up": "▲", "down": "▼", "same": "="}
 
 
 def incidents_section(incidents: Sequence | None) -> str:

@@ -32,6 +32,7 @@ from musiccharts_pipeline.serve.http import (
     parse_uuid,
 )
 from musiccharts_pipeline.sync import rules
+from musiccharts_pipeline.sync.movement import MOVEMENTS
 
 router = APIRouter()
 
@@ -62,7 +63,7 @@ env = Environment(
 env.filters.update(
     name=_name, num=_num, move=lambda m: draw.MOVE_LABELS.get(m, m), compact=draw.compact
 )
-env.globals.update(urlencode=urlencode)
+env.globals.update(urlencode=urlencode, movements=MOVEMENTS)
 
 
 def page(template: str, status: int = 200, **context) -> HTMLResponse:

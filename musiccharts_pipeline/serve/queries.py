@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from musiccharts_pipeline.sync import rules
+from musiccharts_pipeline.sync import movement, rules
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
 S = SCHEMA
@@ -171,7 +171,8 @@ def ranking_dates(wh: Warehouse, slug: str) -> list[dt.date]:
 
 
 #: One ranking with each entry's movement against the chart's previous stored ranking (the
-#: API's own old position when none is stored), as the dbt model int_ranking_movements says it.
+#: API's own old position when none is stored), as the dbt model int_ranking_movements says it;
+#: the label by the one movement rule.
 _RANKING = f"""
     WITH previous AS (
         SELECT max(ranking_date) AS ranking_date FROM {S}.chart_rankings
@@ -206,12 +207,8 @@ _RANKING = f"""
         WHERE e.chart_slug = :slug AND e.ranking_date = :date
     )
     SELECT position, track_uuid, track_name, artist_uuid, artist_name,
-           CASE WHEN previous_position IS NULL AND (seen_before OR entry_state = 'RE_ENTRY')
-                    THEN 're_entry'
-                WHEN previous_position IS NULL THEN 'new'
-                WHEN previous_position > position THEN 'up'
-                WHEN previous_position < position THEN 'down'
-                ELSE 'same' END AS movement,
+           {movement.sql_case("position", "previous_position", "seen_before", "entry_state")}
+               AS movement,
            previous_position, previous_position - position AS position_change,
            metric, time_on_chart, time_on_chart_unit
     FROM entries

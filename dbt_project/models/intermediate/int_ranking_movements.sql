@@ -141,14 +141,8 @@ select
     metric,
     previous_position,
     previous_position - position as position_change,
-    case
-        when previous_position is null
-            and (appearances_to_date > 1 or entry_state = 'RE_ENTRY') then 're-entry'
-        when previous_position is null then 'new'
-        when previous_position > position then 'up'
-        when previous_position < position then 'down'
-        else 'same'
-    end as movement,
+    {{ movement_label('position', 'previous_position', 'appearances_to_date > 1', 'entry_state') }}
+        as movement,
     time_on_chart,
     time_on_chart_unit,
     cast(appearances_to_date as bigint) as appearances_to_date,

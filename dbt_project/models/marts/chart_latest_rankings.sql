@@ -17,7 +17,7 @@ select
     e.position_change,
     e.peak_position,
     sum(case when e.movement = 'new' then 1 else 0 end) over (partition by e.chart_slug) as new_entries,
-    sum(case when e.movement = 're-entry' then 1 else 0 end) over (partition by e.chart_slug) as re_entries,
+    sum(case when e.movement = 're_entry' then 1 else 0 end) over (partition by e.chart_slug) as re_entries,
     sum(case when e.movement = 'up' then 1 else 0 end) over (partition by e.chart_slug) as moving_up,
     sum(case when e.movement = 'down' then 1 else 0 end) over (partition by e.chart_slug) as moving_down,
     sum(case when e.movement = 'same' then 1 else 0 end) over (partition by e.chart_slug) as unchanged
