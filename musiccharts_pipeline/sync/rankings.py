@@ -36,6 +36,16 @@ def stored_dates(wh: Warehouse, slug: str) -> set[dt.date]:
     return {pd.Timestamp(d).date() for d in frame.ranking_date}
 
 
+def songs_in(wh: Warehouse, slug: str, dates: list[dt.date]) -> list[str]:
+    """The distinct songs of one chart's stored rankings on ``dates``, sorted."""
+    frame = wh.read_frame(
+        f"SELECT DISTINCT song_uuid FROM {SCHEMA}.chart_ranking_entries "
+        "WHERE chart_slug = :slug AND ranking_date IN :dates",
+        {"slug": slug, "dates": list(dates)},
+    )
+    return sorted(frame.song_uuid)
+
+
 def broken_positions(wh: Warehouse, keys: list[tuple[str, dt.date]]) -> list[tuple[str, dt.date]]:
     """The (chart, date) rankings among ``keys`` whose positions are not exactly 1..n, unique:
     one grouped query, however many rankings a backfill wrote."""
