@@ -195,17 +195,11 @@ AUDIENCE_COLUMNS = {
 
 
 def read_audience(
-    wh,
-    owner: Literal["track", "artist"],
-    uuid: str,
-    platform: str | None,
-    start: dt.date | None,
-    end: dt.date | None,
-    limit: int,
-    offset: int,
+    wh, owner: Literal["track", "artist"], uuid: str, platform: str | None, window
 ) -> dict[str, dict]:
-    """The series of one entity; a 404 that says why when there is none."""
-    found = queries.audience(wh, owner, uuid, platform, start, end, limit, offset)
+    """The series of one entity in a :class:`queries.SeriesWindow`; a 404 that says why when
+    there is none."""
+    found = queries.audience(wh, owner, uuid, platform, window)
     if found:
         return found
     # no point at all: say whether the entity or its platform is what is missing
@@ -221,30 +215,53 @@ def read_audience(
     raise not_found(f"{owner} {uuid} has no audience stored", platforms=sorted(platforms))
 
 
+@dataclasses.dataclass(frozen=True)
+class SeriesParams:
+    """The query parameters of every audience route, as received: ``audience_answer`` parses
+    them after the path's."""
+
+    start_date: str | None
+    end_date: str | None
+    limit: int
+    offset: int
+    fmt: str | None
+
+
+def series_params(
+    start_date: str | None = None,
+    end_date: str | None = None,
+    limit: SeriesLimit = DEFAULT_SERIES_LIMIT,
+    offset: Offset = 0,
+    fmt: Format = None,
+) -> SeriesParams:
+    return SeriesParams(start_date, end_date, limit, offset, fmt)
+
+
+Series = Annotated[SeriesParams, Depends(series_params)]
+
+
 def audience_answer(
     st: ServeState,
     owner: Literal["track", "artist"],
     uuid: str,
     platform: str | None,
-    start_date: str | None,
-    end_date: str | None,
-    limit: int,
-    offset: int,
-    fmt: str | None,
+    q: SeriesParams,
 ) -> Response:
     uuid = parse_uuid(uuid, f"{owner} uuid")
     platform = parse_platform(platform) if platform is not None else None
-    start, end = parse_range(start_date, end_date)
-    kind = parse_format(fmt)
+    start, end = parse_range(q.start_date, q.end_date)
+    kind = parse_format(q.fmt)
     with st.reader.read() as wh:
-        found = read_audience(wh, owner, uuid, platform, start, end, limit, offset)
+        found = read_audience(
+            wh, owner, uuid, platform, queries.SeriesWindow(start, end, q.limit, q.offset)
+        )
     if kind == "csv":
         rows = [{"platform": p, **point} for p, s in found.items() for point in s["series"]]
         name = f"{owner}-{uuid}-{platform or 'all'}.csv"
         return csv_response(
             rows, AUDIENCE_COLUMNS[owner], name, sum(s["total"] for s in found.values())
         )
-    window = {"start_date": start, "end_date": end, "limit": limit, "offset": offset}
+    window = {"start_date": start, "end_date": end, "limit": q.limit, "offset": q.offset}
     if platform is not None:
         return json_response({owner: uuid, "platform": platform, **window, **found[platform]})
     return json_response(
@@ -257,57 +274,23 @@ def audience_answer(
 
 
 @router.get("/audience/tracks/{uuid}/{platform}")
-def track_audience_platform(
-    st: State,
-    uuid: str,
-    platform: str,
-    start_date: str | None = None,
-    end_date: str | None = None,
-    limit: SeriesLimit = DEFAULT_SERIES_LIMIT,
-    offset: Offset = 0,
-    fmt: Format = None,
-) -> Response:
-    return audience_answer(st, "track", uuid, platform, start_date, end_date, limit, offset, fmt)
+def track_audience_platform(st: State, uuid: str, platform: str, q: Series) -> Response:
+    return audience_answer(st, "track", uuid, platform, q)
 
 
 @router.get("/audience/tracks/{uuid}")
-def track_audience(
-    st: State,
-    uuid: str,
-    start_date: str | None = None,
-    end_date: str | None = None,
-    limit: SeriesLimit = DEFAULT_SERIES_LIMIT,
-    offset: Offset = 0,
-    fmt: Format = None,
-) -> Response:
-    return audience_answer(st, "track", uuid, None, start_date, end_date, limit, offset, fmt)
+def track_audience(st: State, uuid: str, q: Series) -> Response:
+    return audience_answer(st, "track", uuid, None, q)
 
 
 @router.get("/audience/artists/{uuid}/{platform}")
-def artist_audience_platform(
-    st: State,
-    uuid: str,
-    platform: str,
-    start_date: str | None = None,
-    end_date: str | None = None,
-    limit: SeriesLimit = DEFAULT_SERIES_LIMIT,
-    offset: Offset = 0,
-    fmt: Format = None,
-) -> Response:
-    return audience_answer(st, "artist", uuid, platform, start_date, end_date, limit, offset, fmt)
+def artist_audience_platform(st: State, uuid: str, platform: str, q: Series) -> Response:
+    return audience_answer(st, "artist", uuid, platform, q)
 
 
 @router.get("/audience/artists/{uuid}")
-def artist_audience(
-    st: State,
-    uuid: str,
-    start_date: str | None = None,
-    end_date: str | None = None,
-    limit: SeriesLimit = DEFAULT_SERIES_LIMIT,
-    offset: Offset = 0,
-    fmt: Format = None,
-) -> Response:
-    return audience_answer(st, "artist", uuid, None, start_date, end_date, limit, offset, fmt)
+def artist_audience(st: State, uuid: str, q: Series) -> Response:
+    return audience_answer(st, "artist", uuid, None, q)
 
 
 # -- subscriptions --------------------------------------------------------------------------------

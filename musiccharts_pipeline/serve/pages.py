@@ -3,7 +3,7 @@ from the network."""
 
 from __future__ import annotations
 
-import datetime as dt
+from typing import Literal
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ from musiccharts_pipeline.serve.http import (
     parse_text,
     parse_uuid,
 )
+from musiccharts_pipeline.serve.state import ServeState
 from musiccharts_pipeline.sync import rules
 from musiccharts_pipeline.sync.movement import MOVEMENTS
 
@@ -150,12 +151,8 @@ def track_list(
     )
 
 
-def _window(start_date: str | None, end_date: str | None) -> tuple[dt.date | None, dt.date | None]:
-    return parse_range(start_date, end_date)
-
-
 def _audience_svgs(wh, owner: str, uuid: str, start, end) -> list[dict]:
-    found = queries.audience(wh, owner, uuid, None, start, end, 5000, 0)
+    found = queries.audience(wh, owner, uuid, None, queries.SeriesWindow(start, end, 5000))
     out = []
     for platform, s in found.items():
         fields = [("value", "followers" if owner == "artist" else "audience")]
@@ -179,42 +176,41 @@ def _audience_svgs(wh, owner: str, uuid: str, start, end) -> list[dict]:
     return out
 
 
+def entity_page(
+    st: ServeState,
+    owner: Literal["track", "artist"],
+    uuid: str,
+    start_date: str | None,
+    end_date: str | None,
+) -> HTMLResponse:
+    """A track's or an artist's page: its details and its audience charts over a date range."""
+    uuid = parse_uuid(uuid, f"{owner} uuid")
+    start, end = parse_range(start_date, end_date)
+    with st.reader.read() as wh:
+        entity = (track_detail if owner == "track" else artist_detail)(wh, uuid)
+        audience = _audience_svgs(wh, owner, uuid, start, end)
+    return page(
+        f"{owner}.html",
+        title=entity["name"] or uuid,
+        audience=audience,
+        start=start,
+        end=end,
+        **{owner: entity},
+    )
+
+
 @router.get("/tracks/{uuid}", response_class=HTMLResponse)
 def track_page(
     st: State, uuid: str, start_date: str | None = None, end_date: str | None = None
 ) -> HTMLResponse:
-    uuid = parse_uuid(uuid, "track uuid")
-    start, end = _window(start_date, end_date)
-    with st.reader.read() as wh:
-        track = track_detail(wh, uuid)
-        audience = _audience_svgs(wh, "track", uuid, start, end)
-    return page(
-        "track.html",
-        title=track["name"] or uuid,
-        track=track,
-        audience=audience,
-        start=start,
-        end=end,
-    )
+    return entity_page(st, "track", uuid, start_date, end_date)
 
 
 @router.get("/artists/{uuid}", response_class=HTMLResponse)
 def artist_page(
     st: State, uuid: str, start_date: str | None = None, end_date: str | None = None
 ) -> HTMLResponse:
-    uuid = parse_uuid(uuid, "artist uuid")
-    start, end = _window(start_date, end_date)
-    with st.reader.read() as wh:
-        artist = artist_detail(wh, uuid)
-        audience = _audience_svgs(wh, "artist", uuid, start, end)
-    return page(
-        "artist.html",
-        title=artist["name"] or uuid,
-        artist=artist,
-        audience=audience,
-        start=start,
-        end=end,
-    )
+    return entity_page(st, "artist", uuid, start_date, end_date)
 
 
 @router.get("/genres", response_class=HTMLResponse)

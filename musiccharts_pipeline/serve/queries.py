@@ -3,6 +3,7 @@ portable between DuckDB and PostgreSQL. Every value is a bound parameter."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -451,15 +452,19 @@ _ARTIST_POINTS = f"""
 """
 
 
+@dataclasses.dataclass(frozen=True)
+class SeriesWindow:
+    """Which points of a series to answer: those dated in ``[start, end]`` (``None``: open),
+    ``limit`` of them from ``offset``."""
+
+    start: dt.date | None
+    end: dt.date | None
+    limit: int
+    offset: int = 0
+
+
 def audience(
-    wh: Warehouse,
-    owner: str,
-    uuid: str,
-    platform: str | None,
-    start: dt.date | None,
-    end: dt.date | None,
-    limit: int,
-    offset: int,
+    wh: Warehouse, owner: str, uuid: str, platform: str | None, window: SeriesWindow
 ) -> dict[str, dict]:
     """{platform: {"total": points in the window, "series": [{date, value, daily, ...}]}} of a
     track or an artist (artists: followers as ``value``, monthly listeners where stored).
@@ -475,20 +480,16 @@ def audience(
     sql = (_TRACK_POINTS if owner == "track" else _ARTIST_POINTS).format(platform=only)
     with wh.connect() as conn:
         rows = conn.execute(sa.text(sql), params).fetchall()
-    return series_window(rows, owner == "artist", start, end, limit, offset)
+    return series_window(rows, owner == "artist", window)
 
 
 def series_window(
-    rows: Sequence[Sequence],
-    listeners: bool,
-    start: dt.date | None,
-    end: dt.date | None,
-    limit: int,
-    offset: int,
+    rows: Sequence[Sequence], listeners: bool, window: SeriesWindow
 ) -> dict[str, dict]:
     """Pure: (platform, date, value[, listeners]) rows sorted by platform and date -> each
-    platform's points in ``[start, end]``, paged, with ``daily``: the change of ``value`` from
-    the platform's previous point that has one (before the window too)."""
+    platform's points in the window's dates, paged, with ``daily``: the change of ``value``
+    from the platform's previous point that has one (before the window too)."""
+    start, end = window.start, window.end
     merged: dict[str, dict[dt.date, dict]] = {}
     for row in rows:
         day = _date(row[1])
@@ -508,7 +509,7 @@ def series_window(
     out = {}
     for name, points in merged.items():
         previous = None
-        window = []
+        inside = []
         for day in sorted(points):
             point = points[day]
             if point["value"] is not None:
@@ -516,8 +517,9 @@ def series_window(
                     point["daily"] = point["value"] - previous
                 previous = point["value"]
             if (start is None or day >= start) and (end is None or day <= end):
-                window.append(point)
-        out[name] = {"total": len(window), "series": window[offset : offset + limit]}
+                inside.append(point)
+        first = window.offset
+        out[name] = {"total": len(inside), "series": inside[first : first + window.limit]}
     return out
 
 
