@@ -45,11 +45,12 @@ from musiccharts_pipeline.soundcharts.simulator.world import (  # noqa: E402
     LAST,
     WORDS,
 )
-from musiccharts_pipeline.sync.entities import genre_rows, slugify  # noqa: E402
+from musiccharts_pipeline.sync.genres import genre_rows  # noqa: E402
 from musiccharts_pipeline.sync.rules import (  # noqa: E402
     AUDIENCE_LOOKBACK_DAYS,
     AUDIENCE_MAX_AGE,
     METADATA_MAX_AGE,
+    slugify,
     utcnow,
 )
 from musiccharts_pipeline.sync.subscriptions import Subscription  # noqa: E402

@@ -15,8 +15,10 @@ from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.dashboard import dashboard
 from musiccharts_pipeline.dbt import dbt_cli, dbt_project, musiccharts_dbt
 from musiccharts_pipeline.dbt.environment import apply_dbt_env
-from musiccharts_pipeline.sync import entities
+from musiccharts_pipeline.sync.artists import artists_of_tracks, sync_artists
+from musiccharts_pipeline.sync.genres import derive_genres
 from musiccharts_pipeline.sync.rules import utcnow
+from musiccharts_pipeline.sync.tracks import sync_tracks
 from musiccharts_pipeline_tests import browser
 
 #: The incremental models as designed; the manifest must hold exactly these (a new one joins
@@ -269,10 +271,10 @@ def _change_metadata(client, wh, track: str, monkeypatch) -> tuple[str, str]:
     )
     credits = world.song_artists
     monkeypatch.setattr(world, "song_artists", lambda k: [artist, old[0]] if k == i else credits(k))
-    entities.sync_tracks(client, wh, [track], max_age=dt.timedelta(0))
-    linked = entities.artists_of_tracks(wh, [track])
-    entities.sync_artists(client, wh, linked)
-    entities.derive_genres(wh, [track], linked)
+    sync_tracks(client, wh, [track], max_age=dt.timedelta(0))
+    linked = artists_of_tracks(wh, [track])
+    sync_artists(client, wh, linked)
+    derive_genres(wh, [track], linked)
     return world.artist_uuid(artist), world.artist_genres(artist)[0]["root"]
 
 

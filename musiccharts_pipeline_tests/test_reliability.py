@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from musiccharts_pipeline.assets.materialize import materialize_chart
-from musiccharts_pipeline.sync.entities import WORKERS
+from musiccharts_pipeline.sync.batching import WORKERS
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 from musiccharts_pipeline_tests.helpers import DATA_TABLES
 

@@ -11,7 +11,8 @@ import pytest
 from musiccharts_pipeline.partitions import chart_day_key, split_key
 from musiccharts_pipeline.soundcharts import models as m
 from musiccharts_pipeline.sync import rules
-from musiccharts_pipeline.sync.entities import fetch_concurrently, genre_rows
+from musiccharts_pipeline.sync.batching import fetch_concurrently
+from musiccharts_pipeline.sync.genres import genre_rows
 
 TODAY = dt.date(2026, 6, 15)
 NOW = dt.datetime(2026, 6, 15, 12, 0)

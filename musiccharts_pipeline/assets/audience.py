@@ -12,8 +12,9 @@ from musiccharts_pipeline.assets.common import (
     subscription_of,
 )
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
-from musiccharts_pipeline.sync import audience, entities
-from musiccharts_pipeline.sync.entities import EntityOutcome
+from musiccharts_pipeline.sync import audience
+from musiccharts_pipeline.sync.artists import artists_of_tracks
+from musiccharts_pipeline.sync.batching import EntityOutcome
 from musiccharts_pipeline.warehouse import SCHEMA
 
 
@@ -97,6 +98,6 @@ def artist_audience(
     meter = ApiMeter(client)
     total = EntityOutcome()
     for platforms, songs in audience_targets(context, wh).items():
-        artist_uuids = entities.artists_of_tracks(wh, songs)
+        artist_uuids = artists_of_tracks(wh, songs)
         total.add(audience.sync_artist_audience(client, wh, artist_uuids, platforms))
     return dg.MaterializeResult(metadata=entity_metadata(total, meter))

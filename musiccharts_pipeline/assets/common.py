@@ -11,7 +11,7 @@ from musiccharts_pipeline.partitions import chart_days, split_key
 from musiccharts_pipeline.soundcharts import SoundChartsClient
 from musiccharts_pipeline.soundcharts import errors as api_errors
 from musiccharts_pipeline.sync import subscriptions
-from musiccharts_pipeline.sync.entities import EntityOutcome
+from musiccharts_pipeline.sync.batching import EntityOutcome
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
 # single-run backfill policies are what the design asks for; the beta notice, raised once per

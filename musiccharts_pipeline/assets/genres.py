@@ -6,7 +6,8 @@ from musiccharts_pipeline.assets.common import GROUP, RETRY, SINGLE_RUN
 from musiccharts_pipeline.assets.tracks import metadata_songs
 from musiccharts_pipeline.partitions import chart_days
 from musiccharts_pipeline.resources import WarehouseResource
-from musiccharts_pipeline.sync import entities
+from musiccharts_pipeline.sync.artists import artists_of_tracks
+from musiccharts_pipeline.sync.genres import derive_genres
 
 
 @dg.asset(
@@ -21,7 +22,7 @@ from musiccharts_pipeline.sync import entities
 def genres(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     wh = warehouse.get()
     songs, _ = metadata_songs(context, wh)
-    counts = entities.derive_genres(wh, songs, entities.artists_of_tracks(wh, songs))
+    counts = derive_genres(wh, songs, artists_of_tracks(wh, songs))
     return dg.MaterializeResult(
         metadata={
             **counts,

@@ -12,7 +12,8 @@ from musiccharts_pipeline.assets.common import (
     subscription_of,
 )
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
-from musiccharts_pipeline.sync import entities
+from musiccharts_pipeline.sync.artists import artists_of_tracks, sync_artists
+from musiccharts_pipeline.sync.tracks import sync_tracks
 from musiccharts_pipeline.warehouse import SCHEMA
 
 
@@ -49,7 +50,7 @@ def tracks(
     wh, client = warehouse.get(), soundcharts.get()
     meter = ApiMeter(client)
     songs, skipped = metadata_songs(context, wh)
-    outcome = entities.sync_tracks(client, wh, songs)
+    outcome = sync_tracks(client, wh, songs)
     with_metadata = wh.scalar(
         f"SELECT count(*) FROM {SCHEMA}.tracks "
         "WHERE uuid IN :u AND metadata_fetched_at IS NOT NULL",
@@ -82,5 +83,5 @@ def artists(
     wh, client = warehouse.get(), soundcharts.get()
     meter = ApiMeter(client)
     songs, skipped = metadata_songs(context, wh)
-    outcome = entities.sync_artists(client, wh, entities.artists_of_tracks(wh, songs))
+    outcome = sync_artists(client, wh, artists_of_tracks(wh, songs))
     return dg.MaterializeResult(metadata=entity_metadata(outcome, meter))

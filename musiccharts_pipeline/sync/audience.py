@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import pandas as pd
 
 from musiccharts_pipeline.soundcharts import SoundChartsClient
-from musiccharts_pipeline.sync.entities import (
+from musiccharts_pipeline.sync.batching import (
     EntityOutcome,
     chunks,
     fetch_concurrently,
-    plan_refresh,
+    start_sync,
 )
 from musiccharts_pipeline.sync.rules import AUDIENCE_MAX_AGE, audience_window, utcnow
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
@@ -112,37 +112,12 @@ def sync_track_audience(
     now = now or utcnow()
     today = today or now.date()
     platforms = _among(platforms, SONG_AUDIENCE_PLATFORMS)
-    todo, fresh, _ = plan_refresh(wh, "tracks", "audience_fetched_at", uuids, now, max_age)
-    out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
+    todo, out, _ = start_sync(wh, "tracks", "audience_fetched_at", uuids, now, max_age)
     for batch in chunks(todo):
-        jobs = missing_windows(wh, "track_audience", "track_uuid", batch, platforms, today)
-        results = fetch_concurrently(lambda job: client.song_audience(*job), jobs)
-        frame = pd.DataFrame(
-            [
-                {
-                    "track_uuid": job[0],
-                    "platform": job[1],
-                    "identifier": p.identifier,
-                    "date": p.date,
-                    "value": p.value,
-                }
-                for job, points in results
-                for p in points
-            ],
-            columns=["track_uuid", "platform", "identifier", "date", "value"],
+        out.rows += write_batch(
+            wh, "tracks", batch, now, _track_series(client, wh, batch, platforms, today)
         )
-        with wh.transaction() as conn:
-            out.rows += wh.upsert(
-                frame, "track_audience", ["track_uuid", "platform", "identifier", "date"], conn=conn
-            )
-            wh.upsert(
-                pd.DataFrame({"uuid": batch, "audience_fetched_at": now}),
-                "tracks",
-                ["uuid"],
-                conn=conn,
-            )
-        out.updated += len(batch)
-        out.uuids.extend(batch)
+        out.count_updated(batch)
     return out
 
 
@@ -159,42 +134,89 @@ def sync_artist_audience(
     now = now or utcnow()
     today = today or now.date()
     platforms = list(platforms)
-    todo, fresh, _ = plan_refresh(wh, "artists", "audience_fetched_at", uuids, now, max_age)
-    out = EntityOutcome(considered=len(todo) + fresh, fresh=fresh)
+    todo, out, _ = start_sync(wh, "artists", "audience_fetched_at", uuids, now, max_age)
     for batch in chunks(todo):
-        social = missing_windows(
-            wh, "artist_audience", "artist_uuid", batch, _among(platforms, SOCIAL_PLATFORMS), today
-        )
-        streaming = missing_windows(
-            wh,
-            "artist_streaming",
-            "artist_uuid",
-            batch,
-            _among(platforms, STREAMING_PLATFORMS),
-            today,
-        )
-        follower_frame = _followers(
-            fetch_concurrently(lambda job: client.artist_audience(*job), social)
-        )
-        listener_frame = _listeners(
-            fetch_concurrently(lambda job: client.artist_streaming(*job), streaming)
-        )
-        with wh.transaction() as conn:
-            out.rows += wh.upsert(
-                follower_frame, "artist_audience", ["artist_uuid", "platform", "date"], conn=conn
-            )
-            out.rows += wh.upsert(
-                listener_frame, "artist_streaming", ["artist_uuid", "platform", "date"], conn=conn
-            )
-            wh.upsert(
-                pd.DataFrame({"uuid": batch, "audience_fetched_at": now}),
-                "artists",
-                ["uuid"],
-                conn=conn,
-            )
-        out.updated += len(batch)
-        out.uuids.extend(batch)
+        series = _artist_series(client, wh, batch, platforms, today)
+        out.rows += write_batch(wh, "artists", batch, now, series)
+        out.count_updated(batch)
     return out
+
+
+def _track_series(
+    client: SoundChartsClient,
+    wh: Warehouse,
+    batch: Sequence[str],
+    platforms: list[str],
+    today: dt.date,
+) -> list[tuple[str, pd.DataFrame, list[str]]]:
+    """(table, points, key) of the audience missing for a batch of tracks."""
+    fetched = fetch_missing(
+        wh, "track_audience", "track_uuid", batch, platforms, today, client.song_audience
+    )
+    return [("track_audience", _track_points(fetched), TRACK_AUDIENCE_KEYS)]
+
+
+def _artist_series(
+    client: SoundChartsClient,
+    wh: Warehouse,
+    batch: Sequence[str],
+    platforms: list[str],
+    today: dt.date,
+) -> list[tuple[str, pd.DataFrame, list[str]]]:
+    """(table, points, key) of the followers and of the listeners missing for a batch of
+    artists."""
+    social, streaming = _among(platforms, SOCIAL_PLATFORMS), _among(platforms, STREAMING_PLATFORMS)
+    followers = fetch_missing(
+        wh, "artist_audience", "artist_uuid", batch, social, today, client.artist_audience
+    )
+    listeners = fetch_missing(
+        wh, "artist_streaming", "artist_uuid", batch, streaming, today, client.artist_streaming
+    )
+    return [
+        ("artist_audience", _followers(followers), ARTIST_SERIES_KEYS),
+        ("artist_streaming", _listeners(listeners), ARTIST_SERIES_KEYS),
+    ]
+
+
+def fetch_missing(
+    wh: Warehouse,
+    table: str,
+    owner: str,
+    batch: Sequence[str],
+    platforms: list[str],
+    today: dt.date,
+    fetch: Callable,
+) -> list[tuple[tuple, list]]:
+    """Each (entity, platform, first, last) window missing from ``table``, with the points
+    ``fetch(entity, platform, first, last)`` returned for it, fetched concurrently."""
+    jobs = missing_windows(wh, table, owner, batch, platforms, today)
+    return fetch_concurrently(lambda job: fetch(*job), jobs)
+
+
+def write_batch(
+    wh: Warehouse,
+    entity_table: str,
+    batch: Sequence[str],
+    now: dt.datetime,
+    series: list[tuple[str, pd.DataFrame, list[str]]],
+) -> int:
+    """One transaction: each (table, points, key) of the batch, then the batch's audience fetch
+    time in ``entity_table``, so a crash loses at most this batch. Rows of points written."""
+    rows = 0
+    with wh.transaction() as conn:
+        for table, frame, keys in series:
+            rows += wh.upsert(frame, table, keys, conn=conn)
+        wh.upsert(
+            pd.DataFrame({"uuid": batch, "audience_fetched_at": now}),
+            entity_table,
+            ["uuid"],
+            conn=conn,
+        )
+    return rows
+
+
+TRACK_AUDIENCE_KEYS = ["track_uuid", "platform", "identifier", "date"]
+ARTIST_SERIES_KEYS = ["artist_uuid", "platform", "date"]
 
 
 def _among(platforms: Iterable[str], supported: set[str]) -> list[str]:
@@ -230,6 +252,23 @@ def _followers(results) -> pd.DataFrame:
             for p in points
         ],
         columns=FOLLOWER_COLUMNS,
+    )
+
+
+def _track_points(results) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "track_uuid": job[0],
+                "platform": job[1],
+                "identifier": p.identifier,
+                "date": p.date,
+                "value": p.value,
+            }
+            for job, points in results
+            for p in points
+        ],
+        columns=["track_uuid", "platform", "identifier", "date", "value"],
     )
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from musiccharts_pipeline.soundcharts import SoundChartsClient, errors
 from musiccharts_pipeline.soundcharts import models as m
 from musiccharts_pipeline.soundcharts.errors import ContractError
+from musiccharts_pipeline.sync.batching import fetch_concurrently
 from musiccharts_pipeline.sync.movement import classify, move_text
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
@@ -266,8 +267,6 @@ def fetch_rankings(
 ) -> dict[dt.date, m.Ranking | Exception]:
     """Fetch the published rankings of ``dates`` concurrently (within the client's ceiling);
     a failure is returned in place of its ranking so each partition fails on its own."""
-    from musiccharts_pipeline.sync.entities import fetch_concurrently
-
     fatal: list[Exception] = []  # a spent quota or refused key fails every date: ask no more
 
     def attempt(date: dt.date) -> m.Ranking | Exception:

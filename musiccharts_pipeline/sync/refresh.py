@@ -8,13 +8,16 @@ import datetime as dt
 import pandas as pd
 
 from musiccharts_pipeline.soundcharts import SoundChartsClient, split_windows
-from musiccharts_pipeline.sync import audience, entities
+from musiccharts_pipeline.sync import audience
+from musiccharts_pipeline.sync.artists import sync_artists
+from musiccharts_pipeline.sync.genres import derive_genres
 from musiccharts_pipeline.sync.rules import (
     AUDIENCE_MAX_AGE,
     METADATA_MAX_AGE,
     is_stale,
     utcnow,
 )
+from musiccharts_pipeline.sync.tracks import sync_tracks
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
 
@@ -80,11 +83,11 @@ def stale_work(
 
 def refresh(client: SoundChartsClient, wh: Warehouse, todo: StaleWork, log=print) -> dict:
     """Fetch ``todo`` through the same code paths as the assets (which write batch by batch)."""
-    tracks = entities.sync_tracks(client, wh, todo.track_metadata).uuids
+    tracks = sync_tracks(client, wh, todo.track_metadata).uuids
     log(f"track metadata: {len(tracks)}/{len(todo.track_metadata)}")
-    artists = entities.sync_artists(client, wh, todo.artist_metadata).uuids
+    artists = sync_artists(client, wh, todo.artist_metadata).uuids
     log(f"artist metadata: {len(artists)}/{len(todo.artist_metadata)}")
-    entities.derive_genres(wh, tracks, artists)
+    derive_genres(wh, tracks, artists)
     done = {
         "tracks": len(tracks),
         "artists": len(artists),

@@ -43,6 +43,15 @@ def validate_slug(slug: str) -> str:
     return slug
 
 
+def slugify(text: str | None) -> str | None:
+    """A lower-case slug of a name (words joined by ``-``), for entities and genres; None if
+    nothing is left."""
+    if not text:
+        return None
+    slug = re.sub(r"[^\w]+", "-", text.lower(), flags=re.UNICODE).strip("-")
+    return slug or None
+
+
 def is_stale(fetched_at: dt.datetime | None, now: dt.datetime, max_age: dt.timedelta) -> bool:
     return fetched_at is None or _naive(fetched_at) < _naive(now) - max_age
 
