@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.run import pg_database  # noqa: E402
+from benchmarks.common import pg_database  # noqa: E402
 from benchmarks.volume import World  # noqa: E402
 from musiccharts_pipeline.dbt import dbt_cli  # noqa: E402
 from musiccharts_pipeline.dbt.environment import apply_dbt_env  # noqa: E402

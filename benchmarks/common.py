@@ -1,0 +1,48 @@
+"""What the benchmark figures share: a throw-away PostgreSQL database, a fresh pipeline on the
+in-process simulator, and a chart's date range materialized through the assets."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import uuid
+
+import psycopg2
+
+from musiccharts_pipeline.assets.materialize import materialize_chart
+from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
+from musiccharts_pipeline.resources.soundcharts import _client
+
+PG = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
+
+
+@contextlib.contextmanager
+def pg_database():
+    """A new, empty PostgreSQL database (its SQLAlchemy URL), dropped on exit."""
+    name = f"mc_bench_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG.format(db=name)
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def fresh_pipeline(tmp: str, max_rps: float = 0, latency_ms: int = 0):
+    """Resources on a fresh DuckDB warehouse and a fresh in-process simulator."""
+    os.environ["SOUNDCHARTS_SIMULATOR_LATENCY_MS"] = str(latency_ms)
+    _client.cache_clear()
+    resources = {
+        "warehouse": WarehouseResource(url=f"duckdb:///{tmp}/w.duckdb"),
+        "soundcharts": SoundChartsResource(max_rps=max_rps),
+    }
+    return resources, resources["soundcharts"].get()
+
+
+def backfill(resources, instance, slug: str, start: dt.date, end: dt.date):
+    return materialize_chart(resources, instance, slug, start, end)
