@@ -142,43 +142,43 @@ def tracks(
     return json_response(page(total, limit, offset, items))
 
 
-def track_detail(wh, uuid: str) -> dict:
-    track = queries.track(wh, uuid)
-    if track is None:
-        raise not_found(f"no track {uuid}")
+#: A track's or an artist's row, and what its answer holds besides, in order.
+ENTITY_ROW = {"track": queries.track, "artist": queries.artist}
+ENTITY_RELATED = {
+    "track": {
+        "artists": queries.track_artists,
+        "genres": queries.track_genres,
+        "charts": queries.track_chart_history,
+    },
+    "artist": {"genres": queries.artist_genres, "tracks": queries.artist_tracks},
+}
+
+
+def entity_detail(wh, owner: Literal["track", "artist"], uuid: str) -> dict:
+    row = ENTITY_ROW[owner](wh, uuid)
+    if row is None:
+        raise not_found(f"no {owner} {uuid}")
     return {
-        **track,
-        "artists": queries.track_artists(wh, uuid),
-        "genres": queries.track_genres(wh, uuid),
-        "charts": queries.track_chart_history(wh, uuid),
-        "audience_platforms": queries.audience_platforms(wh, "track", uuid),
+        **row,
+        **{key: read(wh, uuid) for key, read in ENTITY_RELATED[owner].items()},
+        "audience_platforms": queries.audience_platforms(wh, owner, uuid),
     }
+
+
+def entity_answer(st: ServeState, owner: Literal["track", "artist"], uuid: str) -> Response:
+    uuid = parse_uuid(uuid, f"{owner} uuid")
+    with st.reader.read() as wh:
+        return json_response(entity_detail(wh, owner, uuid))
 
 
 @router.get("/tracks/{uuid}")
 def track(st: State, uuid: str) -> Response:
-    uuid = parse_uuid(uuid, "track uuid")
-    with st.reader.read() as wh:
-        return json_response(track_detail(wh, uuid))
-
-
-def artist_detail(wh, uuid: str) -> dict:
-    artist = queries.artist(wh, uuid)
-    if artist is None:
-        raise not_found(f"no artist {uuid}")
-    return {
-        **artist,
-        "genres": queries.artist_genres(wh, uuid),
-        "tracks": queries.artist_tracks(wh, uuid),
-        "audience_platforms": queries.audience_platforms(wh, "artist", uuid),
-    }
+    return entity_answer(st, "track", uuid)
 
 
 @router.get("/artists/{uuid}")
 def artist(st: State, uuid: str) -> Response:
-    uuid = parse_uuid(uuid, "artist uuid")
-    with st.reader.read() as wh:
-        return json_response(artist_detail(wh, uuid))
+    return entity_answer(st, "artist", uuid)
 
 
 @router.get("/genres")
@@ -203,7 +203,7 @@ def read_audience(
     if found:
         return found
     # no point at all: say whether the entity or its platform is what is missing
-    exists = (queries.track if owner == "track" else queries.artist)(wh, uuid)
+    exists = ENTITY_ROW[owner](wh, uuid)
     if exists is None:
         raise not_found(f"no {owner} {uuid}")
     platforms = queries.audience_platforms(wh, owner, uuid)
@@ -273,24 +273,21 @@ def audience_answer(
     )
 
 
-@router.get("/audience/tracks/{uuid}/{platform}")
-def track_audience_platform(st: State, uuid: str, platform: str, q: Series) -> Response:
-    return audience_answer(st, "track", uuid, platform, q)
+def audience_routes(owner: Literal["track", "artist"]) -> None:
+    """``GET /api/audience/{owner}s/{uuid}/{platform}`` (one platform) and
+    ``GET /api/audience/{owner}s/{uuid}`` (every platform the entity has)."""
+
+    @router.get(f"/audience/{owner}s/{{uuid}}/{{platform}}", name=f"{owner}_audience_platform")
+    def one_platform(st: State, uuid: str, platform: str, q: Series) -> Response:
+        return audience_answer(st, owner, uuid, platform, q)
+
+    @router.get(f"/audience/{owner}s/{{uuid}}", name=f"{owner}_audience")
+    def every_platform(st: State, uuid: str, q: Series) -> Response:
+        return audience_answer(st, owner, uuid, None, q)
 
 
-@router.get("/audience/tracks/{uuid}")
-def track_audience(st: State, uuid: str, q: Series) -> Response:
-    return audience_answer(st, "track", uuid, None, q)
-
-
-@router.get("/audience/artists/{uuid}/{platform}")
-def artist_audience_platform(st: State, uuid: str, platform: str, q: Series) -> Response:
-    return audience_answer(st, "artist", uuid, platform, q)
-
-
-@router.get("/audience/artists/{uuid}")
-def artist_audience(st: State, uuid: str, q: Series) -> Response:
-    return audience_answer(st, "artist", uuid, None, q)
+audience_routes("track")
+audience_routes("artist")
 
 
 # -- subscriptions --------------------------------------------------------------------------------

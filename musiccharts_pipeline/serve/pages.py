@@ -17,9 +17,8 @@ from musiccharts_pipeline.serve import charts as draw
 from musiccharts_pipeline.serve import queries
 from musiccharts_pipeline.serve.api import (
     State,
-    artist_detail,
+    entity_detail,
     resolve_ranking_date,
-    track_detail,
 )
 from musiccharts_pipeline.serve.http import (
     DEFAULT_LIMIT,
@@ -187,7 +186,7 @@ def entity_page(
     uuid = parse_uuid(uuid, f"{owner} uuid")
     start, end = parse_range(start_date, end_date)
     with st.reader.read() as wh:
-        entity = (track_detail if owner == "track" else artist_detail)(wh, uuid)
+        entity = entity_detail(wh, owner, uuid)
         audience = _audience_svgs(wh, owner, uuid, start, end)
     return page(
         f"{owner}.html",
