@@ -46,6 +46,28 @@ def env(name: str) -> str | None:
 API_VARIABLES = ("SOUNDCHARTS_API_URL", "SOUNDCHARTS_APP_ID", "SOUNDCHARTS_API_KEY")
 
 
+def credentials() -> tuple[str | None, str | None]:
+    """SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY, each None when unset."""
+    return env("SOUNDCHARTS_APP_ID"), env("SOUNDCHARTS_API_KEY")
+
+
+#: The in-process simulator's knobs, read while no API URL is set (parsed by
+#: ``SimulatorConfig.from_env``).
+SIMULATOR_VARIABLES = (
+    "SOUNDCHARTS_SIMULATOR_SEED",
+    "SOUNDCHARTS_SIMULATOR_LATENCY_MS",
+    "SOUNDCHARTS_SIMULATOR_RATE_LIMIT",
+    "SOUNDCHARTS_SIMULATOR_QUOTA",
+    "SOUNDCHARTS_SIMULATOR_FAULTS",
+    "SOUNDCHARTS_SIMULATOR_FAULT_SEED",
+)
+
+
+def simulator_settings() -> dict[str, str]:
+    """The simulator knobs that are set, by variable name (unset or empty ones left out)."""
+    return {name: value for name in SIMULATOR_VARIABLES if (value := env(name))}
+
+
 def max_rps() -> float | None:
     """The client-side request ceiling, if one is set (SOUNDCHARTS_MAX_RPS)."""
     value = env("SOUNDCHARTS_MAX_RPS")

@@ -1,4 +1,4 @@
-"""The simulator's deterministic synthetic world: platforms, charts, songs, artists, rankings and
+"""The simulator's deterministic synthetic world over its catalogue: songs, artists, rankings and
 audience series. Everything derives from a seed and "today", so two worlds built alike agree.
 
 Rankings come from a popularity model: every song has a global popularity curve (a peak date, a
@@ -17,185 +17,20 @@ import uuid as uuidlib
 
 import numpy as np
 
+from musiccharts_pipeline.soundcharts.simulator.catalogue import (
+    CHARTS,
+    COUNTRIES,
+    FIRST,
+    GENRES,
+    LABELS,
+    LAST,
+    METRICS,
+    SONG_AUDIENCE_PLATFORMS,
+    WORDS,
+    Chart,
+)
+
 HISTORY_DAYS = 800  # a little over two years of rankings
-
-PLATFORMS = {
-    "spotify": "Spotify",
-    "apple-music": "Apple Music",
-    "shazam": "Shazam",
-    "youtube": "YouTube",
-    "deezer": "Deezer",
-    "tiktok": "TikTok",
-    "airplay": "Airplay",
-    "instagram": "Instagram",
-    "soundcloud": "SoundCloud",
-}
-CHART_PLATFORMS = ["spotify", "apple-music", "shazam", "youtube", "deezer", "tiktok", "airplay"]
-SOCIAL_PLATFORMS = ["spotify", "instagram", "tiktok", "youtube", "deezer"]
-STREAMING_PLATFORMS = ["spotify", "youtube", "deezer"]
-SONG_AUDIENCE_PLATFORMS = ["spotify", "shazam", "youtube", "tiktok"]
-
-METRICS = {
-    "spotify": ("streams", "Number of streams"),
-    "youtube": ("views", "Number of views"),
-    "airplay": ("spins", "Number of spins"),
-    "tiktok": ("videos", "Number of videos"),
-}
-
-# slug, name, platform, frequency, country code, country name, size
-CHARTS = [
-    ("global-28", "Top 200 Global", "spotify", "daily", None, None, 200),
-    ("top-200-us", "Top 200 United States", "spotify", "daily", "US", "United States", 200),
-    ("top-200-gb", "Top 200 United Kingdom", "spotify", "daily", "GB", "United Kingdom", 200),
-    ("top-50-fr", "Top 50 France", "spotify", "daily", "FR", "France", 50),
-    ("viral-50-global", "Viral 50 Global", "spotify", "daily", None, None, 50),
-    ("top-100-global", "Top 100 Global", "apple-music", "daily", None, None, 100),
-    (
-        "top-100-us-apple",
-        "Top 100 United States",
-        "apple-music",
-        "daily",
-        "US",
-        "United States",
-        100,
-    ),
-    ("shazam-top-200-world", "Shazam Top 200 World", "shazam", "daily", None, None, 200),
-    (
-        "shazam-top-50-us",
-        "Shazam Top 50 United States",
-        "shazam",
-        "daily",
-        "US",
-        "United States",
-        50,
-    ),
-    ("deezer-top-100-fr", "Deezer Top 100 France", "deezer", "daily", "FR", "France", 100),
-    ("weekly-top-200-global", "Weekly Top 200 Global", "spotify", "weekly", None, None, 200),
-    (
-        "youtube-top-100-weekly",
-        "YouTube Top 100 Songs Global",
-        "youtube",
-        "weekly",
-        None,
-        None,
-        100,
-    ),
-    ("tiktok-top-50-weekly", "TikTok Top 50 Global", "tiktok", "weekly", None, None, 50),
-    (
-        "airplay-us-weekly",
-        "Airplay Top 50 United States",
-        "airplay",
-        "weekly",
-        "US",
-        "United States",
-        50,
-    ),
-    (
-        "apple-music-monthly-global",
-        "Monthly Top 100 Global",
-        "apple-music",
-        "monthly",
-        None,
-        None,
-        100,
-    ),
-]
-
-GENRES = {
-    "pop": ["pop", "dance pop", "k-pop", "indie pop"],
-    "hip hop": ["hip hop", "trap", "drill"],
-    "r&b": ["r&b/soul", "neo soul"],
-    "electronic": ["electronic", "house", "techno", "edm"],
-    "rock": ["rock", "alternative rock", "punk"],
-    "latin": ["reggaeton", "latin pop", "urbano latino"],
-    "country": ["country", "americana"],
-    "alternative": ["alternative", "indie"],
-}
-LABELS = [
-    ("Interscope", "Universal"),
-    ("Republic", "Universal"),
-    ("Columbia", "Sony"),
-    ("RCA", "Sony"),
-    ("Atlantic", "Warner"),
-    ("Warner Records", "Warner"),
-    ("XL Recordings", "Independent"),
-    ("Darkroom", "Universal"),
-    ("Sub Pop", "Independent"),
-]
-WORDS = [
-    "love",
-    "night",
-    "fire",
-    "dance",
-    "heart",
-    "summer",
-    "gold",
-    "dream",
-    "city",
-    "rain",
-    "blue",
-    "wild",
-    "forever",
-    "tonight",
-    "light",
-    "shadow",
-    "river",
-    "electric",
-    "sugar",
-    "ghost",
-    "paradise",
-    "midnight",
-    "stars",
-    "runaway",
-    "honey",
-    "neon",
-    "echo",
-    "velvet",
-]
-FIRST = [
-    "Billie",
-    "Luna",
-    "Kai",
-    "Nova",
-    "Milo",
-    "Zara",
-    "Leo",
-    "Aya",
-    "Rio",
-    "Sol",
-    "Iris",
-    "Jude",
-    "Noa",
-    "Ezra",
-    "Lola",
-    "Theo",
-    "Maya",
-    "Finn",
-    "Ines",
-    "Omar",
-    "Ren",
-    "Sade",
-]
-LAST = [
-    "Eilish",
-    "Rivers",
-    "Stone",
-    "Vega",
-    "Moreau",
-    "Okafor",
-    "Lindqvist",
-    "Tanaka",
-    "Costa",
-    "Beyoncé",
-    "Ñandú",
-    "O'Connell",
-    "Park",
-    "Nakamura",
-    "Haddad",
-    "Silva",
-    "Kowalski",
-]
-COUNTRIES = ["US", "GB", "FR", "DE", "SE", "KR", "BR", "NG", "CA", "AU", "ES", "JP"]
 
 
 def _hash(*parts: object) -> int:
@@ -211,33 +46,6 @@ def _uuid(*parts: object) -> str:
 def _slugify(text: str) -> str:
     out = "".join(ch.lower() if ch.isalnum() else "-" for ch in text)
     return "-".join(part for part in out.split("-") if part)
-
-
-@dataclasses.dataclass(frozen=True)
-class Chart:
-    slug: str
-    name: str
-    platform: str
-    frequency: str
-    country_code: str | None
-    country_name: str | None
-    size: int
-
-    def light(self) -> dict:
-        metric = METRICS.get(self.platform)
-        return {
-            "name": self.name,
-            "type": "top",
-            "slug": self.slug,
-            "platform": self.platform,
-            "frequency": self.frequency,
-            "countryCode": self.country_code,
-            "countryName": self.country_name,
-            "cityName": None,
-            "maxResultsCount": self.size,
-            "webUrl": f"https://app.soundcharts.com/app/market/charts/{self.slug}",
-            **({"metric": {"type": metric[0], "description": metric[1]}} if metric else {}),
-        }
 
 
 @dataclasses.dataclass(frozen=True)
