@@ -31,7 +31,6 @@ from musiccharts_pipeline.automation.cascade_sensor import cascade_sensor
 from musiccharts_pipeline.automation.sync_sensor import chart_sync_sensor
 from musiccharts_pipeline.partitions import days
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
-from musiccharts_pipeline.resources.soundcharts import _client
 from musiccharts_pipeline.sync import subscriptions
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline_tests.helpers import Sensors
@@ -68,10 +67,9 @@ query PartitionHealthQuery($assetKey: AssetKeyInput!) {
 
 def _pipeline(tmp: Path) -> dict:
     os.environ["SOUNDCHARTS_SIMULATOR_LATENCY_MS"] = "0"
-    _client.cache_clear()
     return {
         "warehouse": WarehouseResource(url=f"duckdb:///{tmp}/w.duckdb"),
-        "soundcharts": SoundChartsResource(max_rps=0),
+        "soundcharts": SoundChartsResource.simulated(max_rps=0),
     }
 
 
@@ -121,13 +119,13 @@ def _idle_evaluation(sensors: Sensors) -> tuple[float, int, int]:
     started, stored = time.perf_counter(), 0
     results = []
     for sensor in SENSORS:
-        context = dg.build_sensor_context(
+        with dg.build_sensor_context(
             instance=sensors.instance,
             cursor=sensors.cursors.get(sensor.name),
             resources=sensors.resources,
             definitions=sensors.defs,
-        )
-        results.append((sensor, sensor(context)))
+        ) as context:
+            results.append((sensor, sensor(context)))
     seconds = time.perf_counter() - started
     for sensor, result in results:
         assert not getattr(result, "run_requests", None), f"{sensor.name} was not idle"

@@ -12,7 +12,6 @@ import psycopg2
 
 from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
-from musiccharts_pipeline.resources.soundcharts import _client
 
 PG = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
 
@@ -36,10 +35,9 @@ def pg_database():
 def fresh_pipeline(tmp: str, max_rps: float = 0, latency_ms: int = 0):
     """Resources on a fresh DuckDB warehouse and a fresh in-process simulator."""
     os.environ["SOUNDCHARTS_SIMULATOR_LATENCY_MS"] = str(latency_ms)
-    _client.cache_clear()
     resources = {
         "warehouse": WarehouseResource(url=f"duckdb:///{tmp}/w.duckdb"),
-        "soundcharts": SoundChartsResource(max_rps=max_rps),
+        "soundcharts": SoundChartsResource.simulated(max_rps=max_rps),
     }
     return resources, resources["soundcharts"].get()
 

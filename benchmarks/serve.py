@@ -24,7 +24,6 @@ import httpx
 
 from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
-from musiccharts_pipeline.resources.soundcharts import _client
 from musiccharts_pipeline.warehouse import Warehouse
 from musiccharts_pipeline_tests.serving import free_port
 
@@ -65,8 +64,10 @@ AUDIENCE_SQL = (
 
 def _fill(url: str, days: int) -> dict:
     os.environ["SOUNDCHARTS_SIMULATOR_LATENCY_MS"] = "0"
-    _client.cache_clear()
-    pipeline = {"warehouse": WarehouseResource(url=url), "soundcharts": SoundChartsResource()}
+    pipeline = {
+        "warehouse": WarehouseResource(url=url),
+        "soundcharts": SoundChartsResource.simulated(),
+    }
     today = pipeline["soundcharts"].get().simulator.world.today
     started = time.perf_counter()
     with dg.DagsterInstance.ephemeral() as instance:

@@ -11,7 +11,7 @@ from musiccharts_pipeline.warehouse import Warehouse
 PG_DSN = os.environ.get("MUSICCHARTS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def _admin_connection():
+def admin_connection():
     try:
         conn = psycopg2.connect(PG_DSN, connect_timeout=5)
     except psycopg2.OperationalError as exc:
@@ -26,7 +26,7 @@ def _admin_connection():
 def pg_database():
     """A fresh PostgreSQL database for one test, dropped afterwards; yields its name."""
     name = f"mc_test_{uuid.uuid4().hex[:10]}"
-    admin = _admin_connection()
+    admin = admin_connection()
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
     try:
@@ -89,10 +89,10 @@ def http_client(http_simulator):
 
 
 @pytest.fixture
-def pipeline(warehouse_url, monkeypatch):
-    """Resources for materializing the assets: a fresh in-process simulator and warehouse."""
+def pipeline(warehouse_url, simulator, monkeypatch):
+    """Resources for materializing the assets: a fresh warehouse, and a client of the test's own
+    in-process simulator shared by every asset."""
     from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
-    from musiccharts_pipeline.resources.soundcharts import _client
 
     for var in (
         "SOUNDCHARTS_API_URL",
@@ -101,10 +101,9 @@ def pipeline(warehouse_url, monkeypatch):
         "SOUNDCHARTS_MAX_RPS",
     ):
         monkeypatch.delenv(var, raising=False)
-    _client.cache_clear()
     resources = {
         "warehouse": WarehouseResource(url=warehouse_url),
-        "soundcharts": SoundChartsResource(),
+        "soundcharts": SoundChartsResource.simulated(simulator),
     }
     yield resources
-    _client.cache_clear()
+    resources["soundcharts"].get().close()

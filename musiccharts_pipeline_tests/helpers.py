@@ -39,13 +39,13 @@ class Sensors:
         self.requests: list[dg.RunRequest] = []
 
     def tick(self, sensor) -> list[dg.RunRequest]:
-        context = dg.build_sensor_context(
+        with dg.build_sensor_context(  # a context manager: it sets the resources up
             instance=self.instance,
             cursor=self.cursors.get(sensor.name),
             resources=self.resources,
             definitions=self.defs,
-        )
-        result = sensor(context)
+        ) as context:
+            result = sensor(context)
         if isinstance(result, dg.SensorResult):
             self.cursors[sensor.name] = result.cursor or self.cursors.get(sensor.name)
             for add in result.dynamic_partitions_requests or []:

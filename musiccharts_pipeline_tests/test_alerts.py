@@ -16,10 +16,15 @@ import pytest
 
 from musiccharts_pipeline import cli
 from musiccharts_pipeline.alerts import rules
-from musiccharts_pipeline.alerts.sensors import _default_status, alert_on_run_failure, alerts_sensor
+from musiccharts_pipeline.alerts.sensors import (
+    alert_on_run_failure,
+    alerts_sensor,
+    default_alert_status,
+)
 from musiccharts_pipeline.alerts.state import IncidentStore
 from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.automation.sync_sensor import chart_sync_sensor
+from musiccharts_pipeline.resources import SoundChartsResource
 from musiccharts_pipeline.sync import subscriptions
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline.warehouse import SCHEMA
@@ -101,21 +106,21 @@ class Alerts:
         self.pipeline, self.instance = pipeline, instance
 
     def tick(self) -> str:
-        context = dg.build_sensor_context(instance=self.instance, resources=self.pipeline)
-        return alerts_sensor(context).skip_message
+        with dg.build_sensor_context(instance=self.instance, resources=self.pipeline) as context:
+            return alerts_sensor(context).skip_message
 
     def on_failure(self, run_id: str) -> None:
         [failure] = self.instance.get_records_for_run(
             run_id, of_type=dg.DagsterEventType.RUN_FAILURE
         ).records
-        context = dg.build_run_status_sensor_context(
+        with dg.build_run_status_sensor_context(
             sensor_name=alert_on_run_failure.name,
             dagster_event=failure.event_log_entry.dagster_event,
             dagster_instance=self.instance,
             dagster_run=self.instance.get_run_by_id(run_id),
             resources=self.pipeline,
-        ).for_run_failure()
-        alert_on_run_failure(context)
+        ) as context:
+            alert_on_run_failure(context.for_run_failure())
 
 
 def _html(body, path):
@@ -178,9 +183,9 @@ def test_causes_are_one_line_without_secrets(monkeypatch):
 
 def test_alert_sensors_are_on_by_default_only_when_a_webhook_is_set(monkeypatch):
     monkeypatch.delenv("MUSICCHARTS_ALERT_WEBHOOK_URL", raising=False)
-    assert _default_status() == dg.DefaultSensorStatus.STOPPED
+    assert default_alert_status() == dg.DefaultSensorStatus.STOPPED
     monkeypatch.setenv("MUSICCHARTS_ALERT_WEBHOOK_URL", "http://127.0.0.1:9/hook")
-    assert _default_status() == dg.DefaultSensorStatus.RUNNING
+    assert default_alert_status() == dg.DefaultSensorStatus.RUNNING
 
 
 # -- failed runs --------------------------------------------------------------------------------
@@ -237,8 +242,6 @@ def test_a_failed_run_alerts_once_naming_chart_and_dates_then_resolves_once(pipe
 
 
 def test_a_restart_between_failure_and_fix_sends_nothing_twice(pipeline, alerting, tmp_path):
-    from musiccharts_pipeline.resources.warehouse import _warehouse
-
     sim = pipeline["soundcharts"].get().simulator
     home = str(tmp_path)  # a persistent SQLite instance, as a daemon's
     instance = dg.DagsterInstance.local_temp(tempdir=home)
@@ -253,7 +256,7 @@ def test_a_restart_between_failure_and_fix_sends_nothing_twice(pipeline, alertin
 
     def restart():
         instance.dispose()
-        _warehouse.cache_clear()  # a new process: new engine, nothing held in memory
+        pipeline["warehouse"].get().engine.dispose()  # a new process: no connection held
         return dg.DagsterInstance.local_temp(tempdir=home)
 
     instance = restart()
@@ -611,12 +614,10 @@ TOKEN = "mct-51e0d2b8a4"
 
 @pytest.fixture
 def secrets(pipeline, monkeypatch):
-    from musiccharts_pipeline.resources.soundcharts import _client
-
     monkeypatch.setenv("SOUNDCHARTS_APP_ID", "team-app")
     monkeypatch.setenv("SOUNDCHARTS_API_KEY", API_KEY)  # the simulator takes it from the env
     monkeypatch.setenv("MUSICCHARTS_API_TOKEN", TOKEN)
-    _client.cache_clear()
+    pipeline["soundcharts"] = SoundChartsResource.simulated()
     return [API_KEY, TOKEN, SECRET_PATH]
 
 

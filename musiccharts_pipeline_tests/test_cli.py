@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from musiccharts_pipeline import cli
+from musiccharts_pipeline.resources import resources_from_env
 
 pytestmark = pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
 
@@ -30,9 +31,6 @@ def test_hostile_slug_is_rejected(env, capsys):
 
 def test_missing_credentials_are_a_clear_error(env, monkeypatch, capsys):
     monkeypatch.setenv("SOUNDCHARTS_API_URL", "http://127.0.0.1:9")
-    from musiccharts_pipeline.resources.soundcharts import _client
-
-    _client.cache_clear()
     assert cli.main(["charts", "add", "global-28"]) == 3
     err = capsys.readouterr().err
     assert "SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY" in err and "Traceback" not in err
@@ -52,7 +50,8 @@ def test_subscription_lifecycle(env, capsys):
     status = capsys.readouterr().out
     assert "tiktok-top-50-weekly" in status and "100%" in status
     # audience was never fetched for this chart: the refresh covers every known entity
-    wh, client = cli._warehouse(), cli._client()
+    resources = resources_from_env(resolved=True)  # as the command builds them
+    wh, client = resources["warehouse"].get(), resources["soundcharts"].get()
     tracks = int(wh.scalar("SELECT count(*) FROM soundcharts.tracks"))
     artists = int(wh.scalar("SELECT count(*) FROM soundcharts.artists"))
     expected = tracks * 3 + artists * 4  # song: 3 platforms; artist: 2 social + 2 streaming

@@ -287,7 +287,6 @@ def test_api_key_absent_from_event_log_compute_logs_run_config_and_warehouse(
     warehouse_url, tmp_path, monkeypatch
 ):
     from musiccharts_pipeline.resources import resources_from_env
-    from musiccharts_pipeline.resources.soundcharts import _client
 
     secret = "sk-live-0123456789abcdef-do-not-leak"
     monkeypatch.setenv("SOUNDCHARTS_SIMULATOR_FAULTS", "rate_limit=0.05,server_error=0.05")
@@ -298,7 +297,6 @@ def test_api_key_absent_from_event_log_compute_logs_run_config_and_warehouse(
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
-    _client.cache_clear()
     with dg.DagsterInstance.get() as instance:
         today = dt.date.today()
         result = _materialize(resources_from_env(), instance, "top-50-fr", today)
@@ -307,7 +305,6 @@ def test_api_key_absent_from_event_log_compute_logs_run_config_and_warehouse(
         assert secret not in repr(run.run_config) and secret not in repr(run.tags)
         events = instance.all_logs(result.run_id)
         assert events and all(secret not in repr(e) for e in events)
-    _client.cache_clear()
     for path in home.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path

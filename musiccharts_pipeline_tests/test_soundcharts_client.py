@@ -12,7 +12,8 @@ import requests
 
 from musiccharts_pipeline.soundcharts import SoundChartsClient, errors, split_windows
 from musiccharts_pipeline.soundcharts import models as m
-from musiccharts_pipeline.soundcharts.simulator import Simulator, serve
+from musiccharts_pipeline.soundcharts.client import parse_payload
+from musiccharts_pipeline.soundcharts.simulator import SimulatedClient, Simulator, serve
 
 SECRET = "s3cr3t-key-that-must-never-leak"
 
@@ -241,11 +242,25 @@ def test_key_never_in_logs(http_simulator, caplog):
     assert SECRET not in str(info.value) and SECRET not in repr(client)
 
 
-def test_in_process_default_needs_no_port():
-    client = SoundChartsClient(max_rps=0)
-    assert client.simulator is not None
+def test_in_process_simulator_needs_no_port():
+    client = SimulatedClient()
     assert len(client.ranking("top-50-fr").entries) == 50
     assert client.simulator.successful_counts()["ranking"] == 1
+
+
+def test_the_resource_picks_the_client_and_shares_it_per_process(simulator, monkeypatch):
+    from musiccharts_pipeline.resources import SoundChartsResource, resources_from_env
+
+    for var in ("SOUNDCHARTS_API_URL", "SOUNDCHARTS_APP_ID", "SOUNDCHARTS_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    default = SoundChartsResource().get()
+    assert isinstance(default, SimulatedClient)  # no URL: offline, on the simulator
+    assert resources_from_env(resolved=True)["soundcharts"].get() is default
+    monkeypatch.setenv("SOUNDCHARTS_SIMULATOR_QUOTA", "5")  # other knobs, another simulator
+    assert SoundChartsResource().get().simulator.quota_remaining == 5
+    assert SoundChartsResource.simulated(simulator).get().simulator is simulator
+    real = SoundChartsResource(api_url="http://127.0.0.1:9", app_id="a", api_key="k").get()
+    assert type(real) is SoundChartsClient and real.base_url == "http://127.0.0.1:9"
 
 
 def test_variations_are_parsed():
@@ -282,18 +297,18 @@ def test_variations_are_parsed():
 
 
 def test_contract_violations_name_the_field():
-    from musiccharts_pipeline.soundcharts.client import _parse
-
     with pytest.raises(errors.ContractError, match="uuid"):
-        _parse(m.Song, {"name": "no uuid"}, "song")
+        parse_payload(m.Song, {"name": "no uuid"}, "song")
     entry = {"song": {"uuid": "u"}, "position": "first"}
     with pytest.raises(errors.ContractError, match="entries.0.position"):
-        _parse(
+        parse_payload(
             m.Ranking, {"chart": {"slug": "c"}, "date": "2026-01-01", "entries": [entry]}, "ranking"
         )
     dup = [{"song": {"uuid": "a"}, "position": 1}, {"song": {"uuid": "b"}, "position": 1}]
     with pytest.raises(errors.ContractError, match=r"duplicated position"):
-        _parse(m.Ranking, {"chart": {"slug": "c"}, "date": "2026-01-01", "entries": dup}, "ranking")
+        parse_payload(
+            m.Ranking, {"chart": {"slug": "c"}, "date": "2026-01-01", "entries": dup}, "ranking"
+        )
 
 
 def test_simulator_serve_command_over_loopback(tmp_path):

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
 
 
 def _tick(pipeline, instance, cursor=None):
-    context = dg.build_sensor_context(instance=instance, resources=pipeline, cursor=cursor)
-    return chart_sync_sensor(context)
+    with dg.build_sensor_context(instance=instance, resources=pipeline, cursor=cursor) as context:
+        return chart_sync_sensor(context)
 
 
 def _span(request) -> tuple[str, str]:

@@ -49,7 +49,6 @@ from pathlib import Path
 import dagster as dg
 import psycopg2
 import requests
-from dagster._core.scheduler.instigation import InstigatorType
 from dagster._grpc.client import DagsterGrpcClient
 from dagster_graphql import DagsterGraphQLClient
 
@@ -62,7 +61,7 @@ from musiccharts_pipeline.resources import (
 )
 from musiccharts_pipeline.sync import rules, subscriptions
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
-from musiccharts_pipeline_tests.conftest import _admin_connection
+from musiccharts_pipeline_tests.conftest import admin_connection
 from musiccharts_pipeline_tests.helpers import DATA_TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -248,7 +247,7 @@ def run_summary(instance: dg.DagsterInstance) -> list[tuple]:
 
 
 def sensor_cursor(instance: dg.DagsterInstance, name: str) -> str | None:
-    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+    for state in instance.all_instigator_state():  # sensors and schedules share one namespace
         if state.name == name:
             return state.instigator_data.cursor if state.instigator_data else None
     return None
@@ -361,7 +360,7 @@ def test_topology_syncs_through_faults_and_isolates_runs(pg_database, tmp_path, 
     today = rules.utcnow().date()
     for name in [n for n in os.environ if n.startswith(("MUSICCHARTS_", "SOUNDCHARTS_"))]:
         monkeypatch.delenv(name)  # the in-process simulator, for the reference and the seed
-    admin = _admin_connection()
+    admin = admin_connection()
     tag = uuid.uuid4().hex[:10]
     warehouse_db, reference_db = f"mc_test_{tag}_wh", f"mc_test_{tag}_ref"
     with admin.cursor() as cur:

@@ -297,7 +297,8 @@ def describe(report: Report) -> str:
 # -- the sensors --------------------------------------------------------------------------------
 
 
-def _default_status() -> dg.DefaultSensorStatus:
+def default_alert_status() -> dg.DefaultSensorStatus:
+    """The alert sensors start running only when a webhook is configured."""
     return (
         dg.DefaultSensorStatus.RUNNING
         if settings.alert_webhook_url()
@@ -307,7 +308,7 @@ def _default_status() -> dg.DefaultSensorStatus:
 
 @dg.sensor(
     minimum_interval_seconds=60,
-    default_status=_default_status(),
+    default_status=default_alert_status(),
     description="Alerts: failed runs, overdue charts, low or spent API quota, failed ERROR "
     "checks and slow syncs, once per incident, to MUSICCHARTS_ALERT_WEBHOOK_URL.",
 )
@@ -318,7 +319,7 @@ def alerts_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseResou
 
 @dg.run_failure_sensor(
     minimum_interval_seconds=30,
-    default_status=_default_status(),
+    default_status=default_alert_status(),
     description="Alerts a failed run (its chart and dates, the first error) as soon as Dagster "
     "reports it.",
 )

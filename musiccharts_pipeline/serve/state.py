@@ -7,6 +7,7 @@ import dataclasses
 import threading
 
 from musiccharts_pipeline import settings
+from musiccharts_pipeline.resources.soundcharts import connect
 from musiccharts_pipeline.serve.readers import DirectReader, SnapshotReader
 from musiccharts_pipeline.soundcharts import SoundChartsClient
 
@@ -24,7 +25,5 @@ class ServeState:
         with self._lock:
             if self.client is None:
                 api_url, app_id, api_key = (settings.env(n) for n in settings.API_VARIABLES)
-                self.client = SoundChartsClient(
-                    api_url, app_id, api_key, max_rps=settings.max_rps()
-                )
+                self.client = connect(api_url, app_id, api_key, max_rps=None)
             return self.client

@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -27,7 +27,6 @@ from tenacity import (
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
-from musiccharts_pipeline import settings
 from musiccharts_pipeline.soundcharts import errors
 from musiccharts_pipeline.soundcharts import models as m
 
@@ -36,6 +35,8 @@ log = logging.getLogger(__name__)
 MAX_PAGE = 100
 MAX_WINDOW_DAYS = 90
 LOW_QUOTA = 1_000
+#: Requests per second a process sends to a real API unless told otherwise.
+DEFAULT_MAX_RPS = 10.0
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -125,27 +126,49 @@ class _BodyTruncated(Exception):
 
 
 class SoundChartsClient:
-    """Typed access to the SoundCharts routes the pipeline uses.
+    """Typed access to the SoundCharts routes the pipeline uses, over HTTP.
 
-    ``base_url=None`` mounts the in-process simulator (built from the environment unless one is
-    passed), so everything runs offline by default.
+    ``transport`` builds the requests adapter mounted on ``base_url`` from the client's retry
+    and pool settings (``HTTPAdapter``: the network); the simulator's in-process adapter is one.
+    ``max_rps=None`` is the default ceiling against a real API, ``DEFAULT_MAX_RPS``; 0 is none.
     """
 
     def __init__(
         self,
-        base_url: str | None = None,
-        app_id: str | None = None,
-        api_key: str | None = None,
+        base_url: str,
+        app_id: str | None,
+        api_key: str | None,
         *,
         max_rps: float | None = None,
         timeout: float = 30.0,
         retries: int = 6,
         backoff: float = 0.2,
-        simulator=None,
         pool_size: int = 16,
+        transport: Callable[..., HTTPAdapter] = HTTPAdapter,
     ):
-        self.simulator = None
-        adapter_kwargs = {
+        if not app_id or not api_key:
+            raise errors.AuthError(
+                "missing credentials: set SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY "
+                "(the public sandbox uses soundcharts/soundcharts)"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._session = requests.Session()
+        self._session.mount(
+            self.base_url, transport(**self._adapter_settings(retries, backoff, pool_size))
+        )
+        self._session.headers.update(
+            {"x-app-id": app_id, "x-api-key": api_key, "Accept": "application/json"}
+        )
+        rate = DEFAULT_MAX_RPS if max_rps is None else max_rps
+        self._limiter = shared_limiter(self.base_url, rate)
+        self._stats_lock = threading.Lock()
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.retries = 0
+        self.quota_remaining: int | None = None
+
+    def _adapter_settings(self, retries: int, backoff: float, pool_size: int) -> dict[str, Any]:
+        return {
             "max_retries": SoundChartsRetry(
                 total=retries,
                 connect=retries,
@@ -162,42 +185,6 @@ class SoundChartsClient:
             "pool_connections": pool_size,
             "pool_maxsize": pool_size,
         }
-        if base_url is None and simulator is None:
-            from musiccharts_pipeline.soundcharts.simulator import Simulator, SimulatorConfig
-
-            simulator = Simulator(SimulatorConfig.from_env())
-        if base_url is None:
-            from musiccharts_pipeline.soundcharts.simulator import IN_PROCESS_URL, InProcessAdapter
-
-            self.simulator = simulator
-            base_url = IN_PROCESS_URL
-            adapter: HTTPAdapter = InProcessAdapter(simulator, **adapter_kwargs)
-            if app_id is None and api_key is None:
-                app_id, api_key = simulator.config.app_id, simulator.config.api_key
-        else:
-            adapter = HTTPAdapter(**adapter_kwargs)
-        if not app_id or not api_key:
-            raise errors.AuthError(
-                "missing credentials: set SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY "
-                "(the public sandbox uses soundcharts/soundcharts)"
-            )
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self._session = requests.Session()
-        self._session.mount(self.base_url, adapter)
-        self._session.headers.update(
-            {"x-app-id": app_id, "x-api-key": api_key, "Accept": "application/json"}
-        )
-        if max_rps is None:
-            # the in-process simulator has no limit to respect unless one is asked for
-            default = "0" if self.simulator is not None else "10"
-            max_rps = float(settings.max_rps() or default)
-        rate = max_rps
-        self._limiter = shared_limiter(self.base_url, rate)
-        self._stats_lock = threading.Lock()
-        self.calls: collections.Counter[str] = collections.Counter()
-        self.retries = 0
-        self.quota_remaining: int | None = None
 
     def __repr__(self) -> str:
         return f"SoundChartsClient(base_url={self.base_url!r})"
@@ -372,7 +359,7 @@ class SoundChartsClient:
                 break
         if since:
             items = [d for d in items if _parse_date(d) >= since]
-        return _parse(
+        return parse_payload(
             m.AvailableRankings,
             {"chart": related or {"slug": slug}, "datetimes": items},
             "available rankings",
@@ -385,7 +372,7 @@ class SoundChartsClient:
         path = f"/api/v2.14/chart/song/{_seg(slug)}/ranking/{quote(when, safe=':+')}"
         related, items = self._collect(path, None, "ranking")
         related = related or {}
-        return _parse(
+        return parse_payload(
             m.Ranking,
             {
                 "chart": related.get("chart") or {"slug": slug},
@@ -478,7 +465,7 @@ class SoundChartsClient:
             if missing_ok:
                 return None
             raise
-        return _parse(model, data.get("object"), route.replace("_", " "))
+        return parse_payload(model, data.get("object"), route.replace("_", " "))
 
 
 def _seg(value: str) -> str:
@@ -494,7 +481,8 @@ def _parse_date(value: Any) -> Any:
     return value
 
 
-def _parse(model: type[Model], data: Any, what: str) -> Model:
+def parse_payload(model: type[Model], data: Any, what: str) -> Model:
+    """``data`` validated as ``model``; a ContractError naming the offending fields if not."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -1,0 +1,41 @@
+"""The SoundCharts client over an in-process simulator: the same HTTP client, its transport a
+socket pair to the simulator's WSGI app instead of the network (no port)."""
+
+from __future__ import annotations
+
+import functools
+
+from musiccharts_pipeline.soundcharts.client import SoundChartsClient
+from musiccharts_pipeline.soundcharts.simulator.app import Simulator
+from musiccharts_pipeline.soundcharts.simulator.config import SimulatorConfig
+from musiccharts_pipeline.soundcharts.simulator.serve import IN_PROCESS_URL, InProcessAdapter
+
+
+class SimulatedClient(SoundChartsClient):
+    """A client of ``simulator`` (by default a new one configured from the settings), exposed as
+    ``.simulator`` so tests and benchmarks can read its log and ground truth or inject faults.
+
+    It authenticates with the simulator's own credentials unless given others, and has no rate
+    ceiling unless one is asked for (``max_rps``).
+    """
+
+    def __init__(
+        self,
+        simulator: Simulator | None = None,
+        app_id: str | None = None,
+        api_key: str | None = None,
+        *,
+        max_rps: float | None = None,
+        **kwargs,
+    ):
+        self.simulator = simulator or Simulator(SimulatorConfig.from_env())
+        if app_id is None and api_key is None:
+            app_id, api_key = self.simulator.config.app_id, self.simulator.config.api_key
+        super().__init__(
+            IN_PROCESS_URL,
+            app_id,
+            api_key,
+            max_rps=max_rps or 0,
+            transport=functools.partial(InProcessAdapter, self.simulator),
+            **kwargs,
+        )
