@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
-from musiccharts_pipeline.soundcharts.simulator import World
-from musiccharts_pipeline.soundcharts.simulator.app import parse_faults
+from musiccharts_pipeline.soundcharts import platforms
+from musiccharts_pipeline.soundcharts.simulator import World, catalogue, parse_faults
+from musiccharts_pipeline.sync.audience import DEFAULT_PRIORITY_PLATFORMS
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -94,3 +95,16 @@ def test_fault_spec_parsing():
     }
     with pytest.raises(ValueError, match="unknown fault kind"):
         parse_faults("meteor=1")
+
+
+def test_the_simulator_serves_a_subset_of_each_api_platform_set():
+    """The API's sets (soundcharts.platforms) are the one definition: the simulator serves no
+    platform the API does not, and every default priority platform the API serves."""
+    for served, api in [
+        (catalogue.SONG_AUDIENCE_PLATFORMS, platforms.SONG_AUDIENCE_PLATFORMS),
+        (catalogue.SOCIAL_PLATFORMS, platforms.SOCIAL_PLATFORMS),
+        (catalogue.STREAMING_PLATFORMS, platforms.STREAMING_PLATFORMS),
+    ]:
+        assert set(served) <= api
+        assert set(served) <= set(catalogue.PLATFORMS)
+        assert api & set(DEFAULT_PRIORITY_PLATFORMS) <= set(served)

@@ -13,12 +13,12 @@ from collections.abc import Iterable, Sequence
 
 from fastapi import Response
 
-from musiccharts_pipeline.sync import rules
-from musiccharts_pipeline.sync.audience import (
+from musiccharts_pipeline.soundcharts.platforms import (
     SOCIAL_PLATFORMS,
     SONG_AUDIENCE_PLATFORMS,
     STREAMING_PLATFORMS,
 )
+from musiccharts_pipeline.sync import rules
 
 #: Page sizes: every list takes ``limit`` (1..MAX_LIMIT) and ``offset``.
 DEFAULT_LIMIT = 100

@@ -8,6 +8,11 @@ from collections.abc import Callable, Iterable, Sequence
 import pandas as pd
 
 from musiccharts_pipeline.soundcharts import SoundChartsClient
+from musiccharts_pipeline.soundcharts.platforms import (
+    SOCIAL_PLATFORMS,
+    SONG_AUDIENCE_PLATFORMS,
+    STREAMING_PLATFORMS,
+)
 from musiccharts_pipeline.sync.batching import (
     EntityOutcome,
     chunks,
@@ -18,52 +23,6 @@ from musiccharts_pipeline.sync.rules import AUDIENCE_MAX_AGE, audience_window, u
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
 DEFAULT_PRIORITY_PLATFORMS = ("spotify", "youtube", "shazam")
-# Which platforms each SoundCharts series endpoint serves (API reference, sections 5 and 6).
-SONG_AUDIENCE_PLATFORMS = {
-    "spotify",
-    "shazam",
-    "youtube",
-    "soundcloud",
-    "tiktok",
-    "audiomack",
-    "genius",
-    "gaana",
-    "jiosaavn",
-    "melon",
-    "line-music",
-    "anghami",
-    "lastfm",
-    "awa",
-}
-SOCIAL_PLATFORMS = {
-    "spotify",
-    "instagram",
-    "tiktok",
-    "youtube",
-    "soundcloud",
-    "deezer",
-    "amazon",
-    "songkick",
-    "line-music",
-    "yandex",
-    "melon",
-    "weibo",
-    "joox",
-    "x",
-    "facebook",
-}
-STREAMING_PLATFORMS = {
-    "spotify",
-    "jiosaavn",
-    "pandora",
-    "yandex",
-    "kugou",
-    "youtube",
-    "anghami",
-    "audiomack",
-    "lastfm",
-    "deezer",
-}
 
 
 def last_dates(wh: Warehouse, table: str, owner: str, uuids: Sequence[str]) -> dict:
