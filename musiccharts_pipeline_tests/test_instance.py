@@ -7,7 +7,6 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg2
-from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +34,7 @@ def test_root_dagster_yaml_stores_runs_in_postgres(pg_database, tmp_path, monkey
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
         assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
-        assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
+        assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
         assert instance.run_monitoring_enabled
         assert instance.run_retries_enabled
         result = dg.materialize([probe], instance=instance)
