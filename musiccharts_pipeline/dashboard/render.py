@@ -126,23 +126,134 @@ def render(
     generated_at: dt.datetime | None = None,
     incidents: Sequence | None = None,
 ) -> str:
+    """The dashboard page: KPIs, open incidents, then a section per mart."""
     generated_at = generated_at or dt.datetime.now(dt.timezone.utc)
-    daily = marts["rankings_fetched_daily"].sort_values("fetched_date")
+    sections = [
+        kpis_section(marts),
+        incidents_section(incidents),
+        rankings_fetched_section(marts),
+        platforms_section(marts),
+        top_tracks_section(marts),
+        chart_health_section(marts),
+        *latest_ranking_sections(marts),
+        artists_section(marts),
+        genres_section(marts),
+    ]
+    return page(sections, generated_at)
+
+
+def _section(title: str, *body: str) -> str:
+    return f"<section><h2>{title}</h2>{''.join(body)}</section>"
+
+
+def _daily(marts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    return marts["rankings_fetched_daily"].sort_values("fetched_date")
+
+
+def kpis_section(marts: dict[str, pd.DataFrame]) -> str:
+    """Rankings fetched this week and against the previous one, charts healthy, charts."""
+    daily, health = _daily(marts), marts["chart_health"]
     this_week = int(daily.this_week.iloc[0]) if len(daily) else 0
     wow = daily.week_over_week_pct.iloc[0] if len(daily) else None
     wow_text = "n/a" if wow is None or pd.isna(wow) else f"{float(wow):+.1f}%"
-    health = marts["chart_health"]
     health_pct = float(health.health_pct.iloc[0]) if len(health) else 0.0
+    return (
+        '<section class="kpis">'
+        f"<div><b>{this_week}</b><span>rankings fetched this week</span></div>"
+        f"<div><b>{_e(wow_text)}</b><span>versus the previous week</span></div>"
+        f"<div><b>{health_pct:.0f}%</b><span>charts healthy</span></div>"
+        f"<div><b>{len(health)}</b><span>charts</span></div></section>"
+    )
+
+
+def rankings_fetched_section(marts: dict[str, pd.DataFrame]) -> str:
+    daily = _daily(marts)
+    return _section(
+        "Rankings fetched, last 7 days",
+        area_chart(
+            [pd.Timestamp(d).strftime("%a %d") for d in daily.fetched_date],
+            [int(v) for v in daily.rankings_fetched],
+            "rankings_fetched",
+        ),
+    )
+
+
+def platforms_section(marts: dict[str, pd.DataFrame]) -> str:
     platforms = marts["top_platforms"].sort_values("rankings", ascending=False)
+    return _section(
+        "Top platforms, last month",
+        bar_chart(list(platforms.platform), [int(v) for v in platforms.rankings], "top_platforms"),
+    )
+
+
+def top_tracks_section(marts: dict[str, pd.DataFrame]) -> str:
     tracks = (
         marts["top_tracks"]
         .sort_values(["chart_appearances", "best_position"], ascending=[False, True])
         .head(10)
     )
-    latest = marts["chart_latest_rankings"]
-    artists = marts["artist_analytics"]
+    return _section(
+        "Top tracks by chart appearances",
+        table(
+            tracks,
+            ["track_name", "artist_name", "chart_appearances", "charts", "best_position"],
+            "top_tracks",
+        ),
+    )
+
+
+HEALTH_COLUMNS = [
+    "chart_slug",
+    "platform",
+    "frequency",
+    "latest_ranking_date",
+    "sync_state",
+    "is_active",
+    "is_overdue",
+    "sync_success_pct",
+    "mean_sync_seconds",
+]
+
+
+def chart_health_section(marts: dict[str, pd.DataFrame]) -> str:
+    health = marts["chart_health"].sort_values("chart_slug")
+    return _section("Chart health", table(health, HEALTH_COLUMNS, "chart_health"))
+
+
+LATEST_COLUMNS = [
+    "position",
+    "track_name",
+    "artist_name",
+    "move",
+    "position_change",
+    "peak_position",
+]
+
+
+def latest_ranking_sections(marts: dict[str, pd.DataFrame]) -> list[str]:
+    """One section per chart: its latest ranking's top ten, with the moves summed up."""
+    sections = []
+    for slug, frame in marts["chart_latest_rankings"].groupby("chart_slug"):
+        frame = frame.sort_values("position")
+        first = frame.iloc[0]
+        moves = frame.assign(move=[MOVES.get(m, m) for m in frame.movement]).head(10)
+        sections.append(
+            _section(
+                f"{_e(slug)} — {_e(pd.Timestamp(first.ranking_date).date())}",
+                f'<p class="moves">{int(first.new_entries)} new · {int(first.re_entries)} '
+                f"re-entries · {int(first.moving_up)} up · {int(first.moving_down)} down · "
+                f"{int(first.unchanged)} unchanged</p>",
+                table(moves, LATEST_COLUMNS, f"latest_{slug}"),
+            )
+        )
+    return sections
+
+
+def artists_section(marts: dict[str, pd.DataFrame]) -> str:
+    """The ten artists with the most chart days, each once over its charts."""
     artist_rows = (
-        artists.groupby(["artist_uuid", "artist_name"], dropna=False)
+        marts["artist_analytics"]
+        .groupby(["artist_uuid", "artist_name"], dropna=False)
         .agg(
             tracks_charting=("tracks_charting", "max"),
             best_position=("best_position", "min"),
@@ -153,6 +264,17 @@ def render(
         .sort_values("chart_days", ascending=False)
         .head(10)
     )
+    return _section(
+        "Artists",
+        table(
+            artist_rows,
+            ["artist_name", "tracks_charting", "best_position", "chart_days", "follower_growth"],
+            "artists",
+        ),
+    )
+
+
+def genres_section(marts: dict[str, pd.DataFrame]) -> str:
     genres = (
         marts["genre_popularity"]
         .groupby("root_genre")
@@ -160,84 +282,13 @@ def render(
         .sort_values(ascending=False)
         .head(8)
     )
+    return _section(
+        "Genres in the charts",
+        bar_chart(list(genres.index), [int(v) for v in genres.values], "genres"),
+    )
 
-    sections = [
-        '<section class="kpis">'
-        f"<div><b>{this_week}</b><span>rankings fetched this week</span></div>"
-        f"<div><b>{_e(wow_text)}</b><span>versus the previous week</span></div>"
-        f"<div><b>{health_pct:.0f}%</b><span>charts healthy</span></div>"
-        f"<div><b>{len(health)}</b><span>charts</span></div></section>",
-        incidents_section(incidents),
-        "<section><h2>Rankings fetched, last 7 days</h2>"
-        + area_chart(
-            [pd.Timestamp(d).strftime("%a %d") for d in daily.fetched_date],
-            [int(v) for v in daily.rankings_fetched],
-            "rankings_fetched",
-        )
-        + "</section>",
-        "<section><h2>Top platforms, last month</h2>"
-        + bar_chart(list(platforms.platform), [int(v) for v in platforms.rankings], "top_platforms")
-        + "</section>",
-        "<section><h2>Top tracks by chart appearances</h2>"
-        + table(
-            tracks,
-            ["track_name", "artist_name", "chart_appearances", "charts", "best_position"],
-            "top_tracks",
-        )
-        + "</section>",
-        "<section><h2>Chart health</h2>"
-        + table(
-            health.sort_values("chart_slug"),
-            [
-                "chart_slug",
-                "platform",
-                "frequency",
-                "latest_ranking_date",
-                "sync_state",
-                "is_active",
-                "is_overdue",
-                "sync_success_pct",
-                "mean_sync_seconds",
-            ],
-            "chart_health",
-        )
-        + "</section>",
-    ]
-    for slug, frame in latest.groupby("chart_slug"):
-        frame = frame.sort_values("position")
-        first = frame.iloc[0]
-        moves = frame.assign(move=[MOVES.get(m, m) for m in frame.movement]).head(10)
-        sections.append(
-            f"<section><h2>{_e(slug)} — {_e(pd.Timestamp(first.ranking_date).date())}</h2>"
-            f'<p class="moves">{int(first.new_entries)} new · {int(first.re_entries)} '
-            f"re-entries · {int(first.moving_up)} up · {int(first.moving_down)} down · "
-            f"{int(first.unchanged)} unchanged</p>"
-            + table(
-                moves,
-                [
-                    "position",
-                    "track_name",
-                    "artist_name",
-                    "move",
-                    "position_change",
-                    "peak_position",
-                ],
-                f"latest_{slug}",
-            )
-            + "</section>"
-        )
-    sections += [
-        "<section><h2>Artists</h2>"
-        + table(
-            artist_rows,
-            ["artist_name", "tracks_charting", "best_position", "chart_days", "follower_growth"],
-            "artists",
-        )
-        + "</section>",
-        "<section><h2>Genres in the charts</h2>"
-        + bar_chart(list(genres.index), [int(v) for v in genres.values], "genres")
-        + "</section>",
-    ]
+
+def page(sections: list[str], generated_at: dt.datetime) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>musiccharts dashboard</title>
 <style>

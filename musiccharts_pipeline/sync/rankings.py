@@ -127,6 +127,33 @@ def entries_frame(ranking: m.Ranking, slug: str, date: dt.date) -> pd.DataFrame:
     )
 
 
+@dataclasses.dataclass
+class Fetched:
+    """What came back for one chart's published dates, sorted by date."""
+
+    good: dict[dt.date, m.Ranking] = dataclasses.field(default_factory=dict)
+    #: rankings that break the contract: each spoils only its own partition
+    failed: list[tuple[dt.date, ContractError]] = dataclasses.field(default_factory=list)
+    #: the first other failure, raised once the good rankings landed
+    raised: Exception | None = None
+
+    @classmethod
+    def sort(cls, slug: str, results: dict[dt.date, m.Ranking | Exception]) -> Fetched:
+        out = cls()
+        for date, result in sorted(results.items()):
+            if isinstance(result, m.Ranking) and result.ranking_date != date:
+                result = ContractError(
+                    f"ranking of {slug} for {date} came back dated {result.date}"
+                )
+            if isinstance(result, ContractError):
+                out.failed.append((date, result))
+            elif isinstance(result, Exception):
+                out.raised = out.raised or result
+            else:
+                out.good[date] = result
+        return out
+
+
 def sync_rankings(
     client: SoundChartsClient,
     wh: Warehouse,
@@ -144,24 +171,34 @@ def sync_rankings(
     """
     clock, started = time.monotonic(), utcnow()
     calls_before = client.stats()["total_calls"]
-    outcomes = [RankingOutcome(slug, d, "already_stored") for d in dates if d in skip_stored]
     todo = [d for d in dates if d not in skip_stored]
     quiet = [d for d in todo if d not in published]
-    good: dict[dt.date, m.Ranking] = {}
-    failed: list[tuple[dt.date, ContractError]] = []
-    raised: Exception | None = None
-    for date, result in sorted(fetch_rankings(client, slug, todo, published).items()):
-        if isinstance(result, m.Ranking) and result.ranking_date != date:
-            result = ContractError(f"ranking of {slug} for {date} came back dated {result.date}")
-        if isinstance(result, ContractError):
-            failed.append((date, result))
-        elif isinstance(result, Exception):
-            raised = raised or result
-        else:
-            good[date] = result
+    fetched = Fetched.sort(slug, fetch_rankings(client, slug, todo, published))
     now = utcnow()
     api_calls = client.stats()["total_calls"] - calls_before
-    log = pd.DataFrame(
+    log = sync_log(fetched, quiet, api_calls).assign(
+        run_id=run_id,
+        chart_slug=slug,
+        started_at=started,
+        finished_at=utcnow(),
+        duration_seconds=time.monotonic() - clock,
+    )
+    write_rankings(wh, slug, fetched.good, log, now)
+    if fetched.raised is not None:
+        raise fetched.raised
+    outcomes = (
+        [RankingOutcome(slug, d, "already_stored") for d in dates if d in skip_stored]
+        + [synced_outcome(slug, d, r) for d, r in fetched.good.items()]
+        + [RankingOutcome(slug, d, "not_published") for d in quiet]
+    )
+    return sorted(outcomes, key=lambda o: o.date), fetched.failed
+
+
+def sync_log(fetched: Fetched, quiet: list[dt.date], api_calls: int) -> pd.DataFrame:
+    """chart_sync_log rows of each date: synced (the run's calls shared among them), not
+    published, or failed with its error."""
+    good = fetched.good
+    return pd.DataFrame(
         [
             {
                 "status": "success",
@@ -184,33 +221,42 @@ def sync_rankings(
         ]
         + [
             {"status": "failed", "published": True, "ranking_date": d, "error": str(exc)[:1000]}
-            for d, exc in failed
+            for d, exc in fetched.failed
         ],
         columns=["status", "published", "ranking_date", "entry_count", "api_calls", "error"],
-    ).assign(
-        run_id=run_id,
-        chart_slug=slug,
-        started_at=started,
-        finished_at=utcnow(),
-        duration_seconds=time.monotonic() - clock,
     )
+
+
+def rankings_frame(slug: str, good: dict[dt.date, m.Ranking], now: dt.datetime) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "chart_slug": slug,
+                "ranking_date": d,
+                "ranking_datetime": r.date,
+                "entry_count": len(r.entries),
+                "fetched_at": now,
+            }
+            for d, r in good.items()
+        ]
+    )
+
+
+def write_rankings(
+    wh: Warehouse,
+    slug: str,
+    good: dict[dt.date, m.Ranking],
+    log: pd.DataFrame,
+    now: dt.datetime,
+) -> None:
+    """One transaction: the chart (from its latest ranking), the rankings, their entries
+    (replacing those of the same partitions), and the sync log."""
     with wh.transaction() as conn:
         if good:
             latest = good[max(good)]
             wh.upsert(chart_frame(latest.chart, now), "charts", ["slug"], conn=conn)
             wh.upsert(
-                pd.DataFrame(
-                    [
-                        {
-                            "chart_slug": slug,
-                            "ranking_date": d,
-                            "ranking_datetime": r.date,
-                            "entry_count": len(r.entries),
-                            "fetched_at": now,
-                        }
-                        for d, r in good.items()
-                    ]
-                ),
+                rankings_frame(slug, good, now),
                 "chart_rankings",
                 ["chart_slug", "ranking_date"],
                 conn=conn,
@@ -222,22 +268,21 @@ def sync_rankings(
                 conn=conn,
             )
         wh.upsert(log, "chart_sync_log", ["run_id", "chart_slug", "ranking_date"], conn=conn)
-    if raised is not None:
-        raise raised
-    for date, ranking in good.items():
-        preview = [
-            {
-                "position": e.position,
-                "song": e.song.name,
-                "artist": e.song.credit_name,
-                "old_position": e.old_position,
-                "entry_state": e.entry_state,
-            }
-            for e in ranking.entries[:10]
-        ]
-        outcomes.append(RankingOutcome(slug, date, "synced", len(ranking.entries), preview))
-    outcomes += [RankingOutcome(slug, d, "not_published") for d in quiet]
-    return sorted(outcomes, key=lambda o: o.date), failed
+
+
+def synced_outcome(slug: str, date: dt.date, ranking: m.Ranking) -> RankingOutcome:
+    """A landed ranking, with a preview of its first ten entries."""
+    preview = [
+        {
+            "position": e.position,
+            "song": e.song.name,
+            "artist": e.song.credit_name,
+            "old_position": e.old_position,
+            "entry_state": e.entry_state,
+        }
+        for e in ranking.entries[:10]
+    ]
+    return RankingOutcome(slug, date, "synced", len(ranking.entries), preview)
 
 
 def movement(row: dict) -> str:
