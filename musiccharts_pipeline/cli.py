@@ -12,6 +12,7 @@ from musiccharts_pipeline import settings
 from musiccharts_pipeline.soundcharts import errors as api_errors
 from musiccharts_pipeline.sync import rules
 from musiccharts_pipeline.sync import subscriptions as subs
+from musiccharts_pipeline.warehouse.counts import table_counts
 
 #: The shell shows warnings and errors; the full event log is in the Dagster UI.
 QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -110,22 +111,31 @@ def build_analytics(instance):
 
 
 def _print_summary(wh, client, seconds: float) -> None:
-    from musiccharts_pipeline.warehouse import SCHEMA
-
-    def count(table: str) -> int:
-        return int(wh.scalar(f"SELECT count(*) FROM {SCHEMA}.{table}"))
-
+    count = table_counts(
+        wh,
+        [
+            "charts",
+            "chart_rankings",
+            "chart_ranking_entries",
+            "tracks",
+            "artists",
+            "genres",
+            "track_audience",
+            "artist_audience",
+            "artist_streaming",
+        ],
+    )
     stats = client.stats()
     rows = [
-        ("charts", count("charts")),
-        ("rankings", count("chart_rankings")),
-        ("ranking entries", count("chart_ranking_entries")),
-        ("tracks", count("tracks")),
-        ("artists", count("artists")),
-        ("genres", count("genres")),
+        ("charts", count["charts"]),
+        ("rankings", count["chart_rankings"]),
+        ("ranking entries", count["chart_ranking_entries"]),
+        ("tracks", count["tracks"]),
+        ("artists", count["artists"]),
+        ("genres", count["genres"]),
         (
             "audience points",
-            count("track_audience") + count("artist_audience") + count("artist_streaming"),
+            count["track_audience"] + count["artist_audience"] + count["artist_streaming"],
         ),
         ("API calls", stats["total_calls"]),
         ("API retries", stats["retries"]),

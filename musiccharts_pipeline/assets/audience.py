@@ -8,14 +8,14 @@ from musiccharts_pipeline.assets.common import (
     dates_by_chart,
     entity_metadata,
     final_api_errors,
-    songs_in,
     subscription_of,
 )
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
 from musiccharts_pipeline.sync import audience
 from musiccharts_pipeline.sync.artists import artists_of_tracks
 from musiccharts_pipeline.sync.batching import EntityOutcome
-from musiccharts_pipeline.warehouse import SCHEMA
+from musiccharts_pipeline.sync.rankings import songs_in
+from musiccharts_pipeline.warehouse.counts import decreasing_points
 
 
 def audience_targets(context, wh) -> dict[tuple[str, ...], list[str]]:
@@ -53,7 +53,7 @@ def track_audience(
     for platforms, songs in targets.items():
         total.add(audience.sync_track_audience(client, wh, songs, platforms))
     songs = sorted({s for group in targets.values() for s in group})
-    decreasing = _decreasing(wh, songs)
+    decreasing = decreasing_points(wh, songs)
     return dg.MaterializeResult(
         metadata=entity_metadata(total, meter),
         check_results=[
@@ -63,23 +63,6 @@ def track_audience(
                 metadata={"decreasing_points": decreasing, "tracks_checked": len(songs)},
             )
         ],
-    )
-
-
-def _decreasing(wh, songs: list[str]) -> int:
-    if not songs:
-        return 0
-    return int(
-        wh.scalar(
-            f"""
-        SELECT count(*) FROM (
-            SELECT value, lag(value) OVER (
-                PARTITION BY track_uuid, platform, identifier ORDER BY date) AS previous
-            FROM {SCHEMA}.track_audience WHERE track_uuid IN :u
-        ) t WHERE value < previous
-    """,
-            {"u": songs},
-        )
     )
 
 

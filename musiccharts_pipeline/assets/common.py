@@ -12,7 +12,7 @@ from musiccharts_pipeline.soundcharts import SoundChartsClient
 from musiccharts_pipeline.soundcharts import errors as api_errors
 from musiccharts_pipeline.sync import subscriptions
 from musiccharts_pipeline.sync.batching import EntityOutcome
-from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
+from musiccharts_pipeline.warehouse import Warehouse
 
 # single-run backfill policies are what the design asks for; the beta notice, raised once per
 # asset definition and again in every run's process, only floods the logs
@@ -43,15 +43,6 @@ def dates_by_chart(context: dg.AssetExecutionContext) -> dict[str, list[dt.date]
         slug, date = split_key(key)
         grouped[slug].append(date)
     return {slug: sorted(dates) for slug, dates in sorted(grouped.items())}
-
-
-def songs_in(wh: Warehouse, slug: str, dates: list[dt.date]) -> list[str]:
-    frame = wh.read_frame(
-        f"SELECT DISTINCT song_uuid FROM {SCHEMA}.chart_ranking_entries "
-        "WHERE chart_slug = :slug AND ranking_date IN :dates",
-        {"slug": slug, "dates": list(dates)},
-    )
-    return sorted(frame.song_uuid)
 
 
 def subscription_of(wh: Warehouse, slug: str) -> subscriptions.Subscription:

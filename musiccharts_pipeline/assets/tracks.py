@@ -8,13 +8,13 @@ from musiccharts_pipeline.assets.common import (
     dates_by_chart,
     entity_metadata,
     final_api_errors,
-    songs_in,
     subscription_of,
 )
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
 from musiccharts_pipeline.sync.artists import artists_of_tracks, sync_artists
+from musiccharts_pipeline.sync.rankings import songs_in
 from musiccharts_pipeline.sync.tracks import sync_tracks
-from musiccharts_pipeline.warehouse import SCHEMA
+from musiccharts_pipeline.warehouse.counts import tracks_with_metadata
 
 
 def metadata_songs(context, wh) -> tuple[list[str], list[str]]:
@@ -51,12 +51,7 @@ def tracks(
     meter = ApiMeter(client)
     songs, skipped = metadata_songs(context, wh)
     outcome = sync_tracks(client, wh, songs)
-    with_metadata = wh.scalar(
-        f"SELECT count(*) FROM {SCHEMA}.tracks "
-        "WHERE uuid IN :u AND metadata_fetched_at IS NOT NULL",
-        {"u": songs or [""]},
-    )
-    missing = len(songs) - with_metadata
+    missing = len(songs) - tracks_with_metadata(wh, songs)
     return dg.MaterializeResult(
         metadata=entity_metadata(
             outcome, meter, charts_without_auto_metadata=dg.MetadataValue.json(skipped)
