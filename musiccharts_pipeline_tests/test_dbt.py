@@ -17,6 +17,7 @@ from musiccharts_pipeline.dbt import dbt_cli, dbt_project, musiccharts_dbt
 from musiccharts_pipeline.dbt.environment import apply_dbt_env
 from musiccharts_pipeline.sync.artists import artists_of_tracks, sync_artists
 from musiccharts_pipeline.sync.genres import derive_genres
+from musiccharts_pipeline.sync.movement import MOVEMENTS, classify
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline.sync.tracks import sync_tracks
 from musiccharts_pipeline_tests import browser
@@ -33,6 +34,10 @@ INCREMENTAL_MODELS = {
     "artist_audience_daily",
     "genre_popularity",
 }
+
+
+def _int(value) -> int | None:
+    return None if pd.isna(value) else int(value)
 
 
 def _sync(pipeline, instance, slug, start, end):
@@ -204,15 +209,9 @@ def test_marts_match_numbers_computed_from_raw_tables(filled):
         ].values
     )
     seen = set(raw[(raw.chart_slug == "top-50-fr") & (raw.ranking_date < newest)].song_uuid)
-    moves = {"new": 0, "re-entry": 0, "up": 0, "down": 0, "same": 0}
+    moves = dict.fromkeys(MOVEMENTS, 0)
     for song, pos in now[["song_uuid", "position"]].values:
-        old = before.get(song)
-        kind = (
-            ("re-entry" if song in seen else "new")
-            if old is None
-            else ("up" if old > pos else "down" if old < pos else "same")
-        )
-        moves[kind] += 1
+        moves[classify(pos, before.get(song), song in seen)] += 1
     first = latest.iloc[0]
     assert (
         first.new_entries,
@@ -220,8 +219,23 @@ def test_marts_match_numbers_computed_from_raw_tables(filled):
         first.moving_up,
         first.moving_down,
         first.unchanged,
-    ) == (moves["new"], moves["re-entry"], moves["up"], moves["down"], moves["same"])
+    ) == (moves["new"], moves["re_entry"], moves["up"], moves["down"], moves["same"])
     assert latest.movement.value_counts().to_dict() == {k: v for k, v in moves.items() if v}
+
+    # every stored movement is the one rule's, given the model's previous position and history
+    stored = wh.read_frame(
+        "SELECT m.position, m.previous_position, m.appearances_to_date, m.movement, "
+        "e.entry_state FROM analytics.int_ranking_movements AS m "
+        "JOIN soundcharts.chart_ranking_entries AS e ON e.chart_slug = m.chart_slug "
+        "AND e.ranking_date = m.ranking_date AND e.position = m.position"
+    )
+    assert len(stored) == len(raw)
+    ruled = [
+        classify(r.position, _int(r.previous_position), r.appearances_to_date > 1, r.entry_state)
+        for r in stored.itertuples()
+    ]
+    assert stored.movement.tolist() == ruled
+    assert {"new", "re_entry", "up", "down", "same"} <= set(ruled)
 
     fetched = wh.read_frame("SELECT * FROM analytics.rankings_fetched_daily")
     assert len(fetched) == 7
