@@ -88,6 +88,23 @@ def test_older_schema_migrates_forward_keeping_rows(warehouse_url):
     assert wh.scalar(f"SELECT name FROM {SCHEMA}.tracks WHERE uuid = 't1'") == "kept"
 
 
+def test_movements_stored_under_the_old_label_are_relabelled(warehouse_url):
+    """dbt stored `re-entry` before the label became `re_entry`; its incremental model keeps
+    old rows, so the migration relabels them (and nothing else)."""
+    wh = Warehouse(warehouse_url)
+    with wh.transaction() as conn:
+        assert upgrade_to_head(conn, "0003") == "0003"
+    wh.execute("CREATE SCHEMA IF NOT EXISTS analytics")
+    wh.execute("CREATE TABLE analytics.int_ranking_movements (position integer, movement text)")
+    wh.execute(
+        "INSERT INTO analytics.int_ranking_movements VALUES (1, 're-entry'), (2, 'up'), (3, 'new')"
+    )
+    with wh.transaction() as conn:
+        assert upgrade_to_head(conn) == head_revision()
+    moves = wh.read_frame("SELECT movement FROM analytics.int_ranking_movements ORDER BY position")
+    assert list(moves.movement) == ["re_entry", "up", "new"]
+
+
 def test_upsert_twice_gives_same_rows_and_updates(warehouse):
     frame = _entries(250)
     assert (
