@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import dagster as dg
 import psycopg2
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
+
+from musiccharts_pipeline.instance_storage import POOL_LOCK_KEY, PoolSafePostgresEventLogStorage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,7 +21,7 @@ def probe() -> int:
     return 1
 
 
-def test_root_dagster_yaml_stores_runs_in_postgres(pg_database, tmp_path, monkeypatch):
+def _root_instance_home(pg_database, tmp_path, monkeypatch) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
@@ -31,9 +35,12 @@ def test_root_dagster_yaml_stores_runs_in_postgres(pg_database, tmp_path, monkey
     }.items():
         monkeypatch.setenv(f"DAGSTER_POSTGRES_{key}", value)
 
+
+def test_root_dagster_yaml_stores_runs_in_postgres(pg_database, tmp_path, monkeypatch):
+    _root_instance_home(pg_database, tmp_path, monkeypatch)
     with dg.DagsterInstance.get() as instance:
         assert isinstance(instance.run_storage, PostgresRunStorage)
-        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        assert isinstance(instance.event_log_storage, PoolSafePostgresEventLogStorage)
         assert isinstance(instance.run_coordinator, dg.QueuedRunCoordinator)
         assert instance.run_monitoring_enabled
         assert instance.run_retries_enabled
@@ -58,3 +65,36 @@ def test_pool_limit_is_configured():
     for name in ("dagster.yaml", "deploy/dagster.local.yaml"):
         config = yaml.safe_load((ROOT / name).read_text())
         assert config["concurrency"]["pools"]["default_limit"] == 4, name
+
+
+def test_pool_slot_claims_wait_for_each_other(pg_database, tmp_path, monkeypatch):
+    """A claim made while another process holds the slot lock waits for it (Dagster's own claim,
+    in autocommit, would not), then claims; the pool's limit holds across claimers."""
+    _root_instance_home(pg_database, tmp_path, monkeypatch)
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PostgresEventLogStorage)
+        storage.set_concurrency_slots("soundcharts_api", 1)
+        other = psycopg2.connect(host="127.0.0.1", user="postgres", dbname=pg_database)
+        other.autocommit = True
+        with other.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", (POOL_LOCK_KEY,))
+        claimed = []
+        claimer = threading.Thread(
+            target=lambda: claimed.append(
+                storage.claim_concurrency_slot("soundcharts_api", "run-a", "chart_rankings")
+            )
+        )
+        claimer.start()
+        time.sleep(1.0)
+        assert claimed == []  # still waiting for the lock
+        with other.cursor() as cur:
+            cur.execute("SELECT pg_advisory_unlock(%s)", (POOL_LOCK_KEY,))
+        other.close()
+        claimer.join(10)
+        assert claimed[0].is_claimed
+        second = storage.claim_concurrency_slot("soundcharts_api", "run-b", "chart_rankings")
+        assert not second.is_claimed  # the one slot is held
+        storage.free_concurrency_slot_for_step("run-a", "chart_rankings")
+        third = storage.claim_concurrency_slot("soundcharts_api", "run-b", "chart_rankings")
+        assert third.is_claimed
