@@ -3,7 +3,7 @@
 import dagster as dg
 
 from musiccharts_pipeline.assets.common import (
-    DOWNSTREAM_API_ASSET,
+    API_ASSET,
     ApiMeter,
     dates_by_chart,
     entity_metadata,
@@ -38,7 +38,7 @@ def audience_targets(context, wh) -> dict[tuple[str, ...], list[str]]:
         )
     ],
     description="Cumulative audience series of the run's tracks on the priority platforms.",
-    **DOWNSTREAM_API_ASSET,
+    **API_ASSET,
 )
 @final_api_errors()
 def track_audience(
@@ -69,7 +69,7 @@ def track_audience(
 @dg.asset(
     deps=["artists"],
     description="Follower and listener series of the run's artists on the priority platforms.",
-    **DOWNSTREAM_API_ASSET,
+    **API_ASSET,
 )
 @final_api_errors()
 def artist_audience(

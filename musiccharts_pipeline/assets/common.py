@@ -25,8 +25,8 @@ RETRY = dg.RetryPolicy(
 )
 SINGLE_RUN = dg.BackfillPolicy.single_run()
 
-#: What every API-calling asset downstream of chart_rankings shares.
-DOWNSTREAM_API_ASSET = dict(
+#: What every API-calling asset (chart_rankings and the cascade after it) shares.
+API_ASSET = dict(
     partitions_def=chart_days,
     backfill_policy=SINGLE_RUN,
     pool=POOL,

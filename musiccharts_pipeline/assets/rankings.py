@@ -4,15 +4,11 @@ import dagster as dg
 import pandas as pd
 
 from musiccharts_pipeline.assets.common import (
-    GROUP,
-    POOL,
-    RETRY,
-    SINGLE_RUN,
+    API_ASSET,
     ApiMeter,
     dates_by_chart,
     final_api_errors,
 )
-from musiccharts_pipeline.partitions import chart_days
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
 from musiccharts_pipeline.sync import rankings
 from musiccharts_pipeline.sync.rules import utcnow
@@ -22,12 +18,7 @@ ONLY_MISSING_TAG = "musiccharts/only_missing"
 
 
 @dg.asset(
-    partitions_def=chart_days,
-    backfill_policy=SINGLE_RUN,
-    pool=POOL,
-    retry_policy=RETRY,
-    group_name=GROUP,
-    kinds={"python", "sql"},
+    **API_ASSET,
     check_specs=[
         dg.AssetCheckSpec(
             "positions_contiguous",

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from musiccharts_pipeline.assets.common import (
-    DOWNSTREAM_API_ASSET,
+    API_ASSET,
     ApiMeter,
     dates_by_chart,
     entity_metadata,
@@ -39,7 +39,7 @@ def metadata_songs(context, wh) -> tuple[list[str], list[str]]:
     ],
     description="Track metadata of the songs in the rankings; artists found are created and "
     "linked (track_artists, primary artist).",
-    **DOWNSTREAM_API_ASSET,
+    **API_ASSET,
 )
 @final_api_errors()
 def tracks(
@@ -66,9 +66,7 @@ def tracks(
     )
 
 
-@dg.asset(
-    deps=["tracks"], description="Artist metadata of the run's tracks.", **DOWNSTREAM_API_ASSET
-)
+@dg.asset(deps=["tracks"], description="Artist metadata of the run's tracks.", **API_ASSET)
 @final_api_errors()
 def artists(
     context: dg.AssetExecutionContext,
