@@ -1,14 +1,18 @@
 """Dagster resource around the plain-Python SoundCharts client: where the real client or the
-simulated one is chosen."""
+simulated one is chosen. The simulator is imported only when it is used, so a deployment on the
+real API never loads it."""
 
 import functools
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from pydantic import Field
 
 from musiccharts_pipeline import settings
 from musiccharts_pipeline.soundcharts import SoundChartsClient
-from musiccharts_pipeline.soundcharts.simulator import SimulatedClient, Simulator
+
+if TYPE_CHECKING:
+    from musiccharts_pipeline.soundcharts.simulator import Simulator
 
 
 def connect(
@@ -20,6 +24,8 @@ def connect(
     if max_rps is None:
         max_rps = settings.max_rps()
     if api_url is None:
+        from musiccharts_pipeline.soundcharts.simulator import SimulatedClient
+
         return SimulatedClient(app_id=app_id, api_key=api_key, max_rps=max_rps)
     return SoundChartsClient(api_url, app_id, api_key, max_rps=max_rps)
 
@@ -54,10 +60,12 @@ class SoundChartsResource(dg.ConfigurableResource):
 
     @classmethod
     def simulated(
-        cls, simulator: Simulator | None = None, max_rps: float | None = None
+        cls, simulator: "Simulator | None" = None, max_rps: float | None = None
     ) -> "SoundChartsResource":
         """A resource whose assets all use one client of ``simulator`` (by default a new one
         configured from the settings), in this process."""
+        from musiccharts_pipeline.soundcharts.simulator import SimulatedClient
+
         if max_rps is None:
             max_rps = settings.max_rps()
         return cls(max_rps=max_rps, client=SimulatedClient(simulator, max_rps=max_rps))

@@ -118,8 +118,9 @@ def sync_tracks(
     """Fetch metadata of the songs that have none or stale metadata; link and stub artists."""
     now = now or utcnow()
     todo, out, known = start_sync(wh, "tracks", "metadata_fetched_at", uuids, now, max_age)
+    stored = set(known)
     for batch in chunks(todo):
         songs = fetch_found(client.song, batch)
         out.rows += write_tracks(wh, songs, now)
-        out.count_fetched(batch, [s.uuid for s in songs], set(known))
+        out.count_fetched(batch, [s.uuid for s in songs], stored)
     return out
