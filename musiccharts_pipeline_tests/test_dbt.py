@@ -401,10 +401,92 @@ def test_volume_warehouse_refresh_equals_full_build(warehouse, tmp_path):
     _assert_incremental_equals_full_refresh(warehouse, tmp_path)
 
 
+def _view_identities(wh) -> dict[str, int]:
+    """{view: its catalog id} on PostgreSQL, where a replaced view gets a new one (DuckDB
+    numbers its catalog anew each time a database is opened)."""
+    frame = wh.read_frame(
+        "SELECT c.relname AS name, c.oid::bigint AS id FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'analytics' AND c.relkind = 'v'"
+    )
+    return dict(zip(frame.name, frame.id.astype(int), strict=True))
+
+
+def _messages(invocation) -> dict[str, str]:
+    results = invocation.get_artifact("run_results.json")["results"]
+    return {r["unique_id"].split(".")[-1]: r["message"] for r in results}
+
+
+def test_views_are_replaced_only_when_their_sql_changes(filled, tmp_path):
+    """A build leaves a view whose SQL is unchanged in place (no DDL); a changed SQL, a view
+    that is missing or made without the checksum, and a full refresh replace it. Views that
+    read a replaced one keep working (PostgreSQL drops them with it; the build recreates them)."""
+    import shutil
+
+    from dagster_dbt import DbtCliResource
+
+    from musiccharts_pipeline.dbt.environment import DBT_EXECUTABLE
+
+    wh, *_ = filled
+    postgres = wh.backend == "postgresql"
+    views = "config.materialized:view"
+
+    def replaced(invocation) -> set[str]:
+        assert invocation.is_successful()
+        messages = _messages(invocation)
+        assert len(messages) == 15 and "int_ranking_entries" in messages
+        return {name for name, message in messages.items() if message != "unchanged"}
+
+    before = _view_identities(wh) if postgres else {}
+    assert replaced(_dbt(wh, tmp_path, "run", "--select", views)) == set()
+    if postgres:
+        assert _view_identities(wh) == before
+
+    wh.execute("COMMENT ON VIEW analytics.stg_genres IS NULL")  # as dbt's own view leaves it
+    wh.execute("DROP VIEW analytics.stg_chart_sync_log")
+    rebuilt = _dbt(wh, tmp_path, "run", "--select", views)
+    assert replaced(rebuilt) == {"stg_genres", "stg_chart_sync_log"}
+    if postgres:
+        after = _view_identities(wh)
+        assert {n for n in before if after[n] != before[n]} == {"stg_genres", "stg_chart_sync_log"}
+
+    # the same project with one staging view's SQL edited
+    project = tmp_path / "project"
+    shutil.copytree(
+        dbt_project.project_dir, project, ignore=shutil.ignore_patterns("target", "logs")
+    )
+    model = project / "models" / "staging" / "stg_tracks.sql"
+    model.write_text(model.read_text() + "\n-- edited\n")
+    edited = DbtCliResource(project_dir=str(project), dbt_executable=DBT_EXECUTABLE)
+    changed = edited.cli(["run", "--select", views], raise_on_error=False).wait()
+    # PostgreSQL drops the views that read the replaced one (int_ranking_entries reads
+    # stg_tracks) with it: they are made again
+    dependents = {"int_ranking_entries"} if postgres else set()
+    assert replaced(changed) == {"stg_tracks"} | dependents
+    assert wh.scalar("SELECT count(*) FROM analytics.int_ranking_entries") > 0
+
+    full = _dbt(wh, tmp_path, "run", "--select", views, "--full-refresh")
+    assert len(replaced(full)) == 15
+    if postgres:
+        assert set(_view_identities(wh).values()).isdisjoint(after.values())
+
+
+KEY_INDEX = (
+    "SELECT count(*) FROM pg_indexes WHERE schemaname = 'analytics' "
+    "AND tablename = 'int_ranking_movements' AND indexdef LIKE 'CREATE UNIQUE INDEX %' "
+    "AND indexdef LIKE '%(chart_slug, ranking_date, \"position\")'"
+)
+
+
 def test_large_tests_check_the_latest_load_and_every_row_in_ci(filled, tmp_path):
     """A build's tests on the large incremental models read the rows of the latest load; with
-    all_tests (the CI suite, here) the same tests read every row."""
+    all_tests (the CI suite, here) the same tests read every row. On PostgreSQL a unique index
+    holds the key of every row: a duplicate is refused when written, the per-build test skips
+    its scan, and a build restores a missing index (or fails, naming the duplicated key)."""
+    import sqlalchemy as sa
+
     wh, *_ = filled
+    postgres = wh.backend == "postgresql"
     full_history = ("--vars", "{all_tests: true}")
     assert _dbt(wh, tmp_path, "test", *full_history).is_successful()
     # a wrong row that an earlier build would have left: a duplicate entry, stamped long ago
@@ -415,12 +497,23 @@ def test_large_tests_check_the_latest_load_and_every_row_in_ci(filled, tmp_path)
         ).column_name
     )
     stamped = ["cast('2000-01-01' AS timestamp)" if c == "loaded_before" else c for c in columns]
-    wh.execute(
+    duplicate = (
         f"INSERT INTO analytics.int_ranking_movements ({', '.join(columns)}) "
         f"SELECT {', '.join(stamped)} FROM analytics.int_ranking_movements "
         "WHERE chart_slug = 'top-50-fr' AND position = 1 "
         "AND ranking_date = (SELECT min(ranking_date) FROM analytics.int_ranking_movements)"
     )
+    if postgres:
+        assert wh.scalar(KEY_INDEX) == 1
+        with pytest.raises(sa.exc.IntegrityError, match="duplicate key value"):
+            wh.execute(duplicate)
+        # a warehouse built before the index existed: nothing refuses the duplicate
+        name = wh.scalar(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'analytics' "
+            "AND tablename = 'int_ranking_movements' AND indexdef LIKE 'CREATE UNIQUE INDEX %'"
+        )
+        wh.execute(f'DROP INDEX analytics."{name}"')
+    wh.execute(duplicate)
     selected = ("--select", "int_ranking_movements int_ranking_entries")
     windowed = _dbt(wh, tmp_path, "test", *selected)
     assert windowed.is_successful()
@@ -428,9 +521,19 @@ def test_large_tests_check_the_latest_load_and_every_row_in_ci(filled, tmp_path)
     every_row = _dbt(wh, tmp_path, "test", *selected, *full_history)
     assert not every_row.is_successful()
     assert _failed_tests(every_row) == {
-        "unique_combination_int_ranking_movements_chart_slug__ranking_date__position": 1,
+        "unique_key_int_ranking_movements_chart_slug__ranking_date__position": 1,
         "unique_combination_int_ranking_entries_chart_slug__ranking_date__position": 1,
     }
+    if postgres:
+        # the next build tries to restore the index: refused while the duplicate is stored
+        refused = _dbt(wh, tmp_path, "run", "--select", "int_ranking_movements")
+        assert not refused.is_successful()
+        (result,) = refused.get_artifact("run_results.json")["results"]
+        assert "could not create unique index" in result["message"]
+        assert '(chart_slug, ranking_date, "position")' in result["message"]
+        wh.execute("DELETE FROM analytics.int_ranking_movements WHERE loaded_before < '2001-01-01'")
+        assert _dbt(wh, tmp_path, "run", "--select", "int_ranking_movements").is_successful()
+        assert wh.scalar(KEY_INDEX) == 1
 
 
 def test_dashboard_renders_offline_with_charts_drawn(filled, tmp_path):

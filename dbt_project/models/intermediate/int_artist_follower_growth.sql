@@ -2,11 +2,12 @@
     materialized='incremental',
     unique_key='artist_uuid',
     incremental_strategy='replace_by_key',
-    indexes=postgres_indexes(['artist_uuid'], ['loaded_before']),
+    indexes=postgres_indexes(['loaded_before']),
+    post_hook="{{ unique_key_index(['artist_uuid', 'platform']) }}",
 ) }}
 -- Follower growth of each artist on each platform over its whole series: artist_analytics'
 -- growth columns. Recomputed for the artists whose audience was fetched in the load window,
--- from their daily series (which artist_audience_daily recomputed whole in the same build).
+-- from their daily series (which artist_audience_daily brought up to date in the same build).
 with artists_in_window as (
     select artist_uuid
     from {{ ref('stg_artists') }}

@@ -2,7 +2,8 @@
     materialized='incremental',
     unique_key=['chart_slug', 'month_start'],
     incremental_strategy='replace_by_key',
-    indexes=postgres_indexes(['chart_slug', 'month_start'], ['track_uuid'], ['loaded_before']),
+    indexes=postgres_indexes(['track_uuid'], ['loaded_before']),
+    post_hook="{{ unique_key_index(['chart_slug', 'month_start', 'track_uuid']) }}",
 ) }}
 -- Each track's appearances in each chart and month: the per-period aggregate top_tracks rolls
 -- up (about a tenth of the entries' rows). A build recomputes the (chart, month) periods with a

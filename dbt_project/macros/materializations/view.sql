@@ -1,0 +1,62 @@
+{#
+  Views are rebuilt only when their SQL changes. dbt's own view materialization replaces every
+  view on every build (create, two renames, a drop, a commit: about 30 ms of a build's node
+  time per view, the same whatever the data did), although a view reads its tables at query
+  time and a build that only brings new rows needs none of it. This one keeps the checksum of
+  the compiled SQL in the view's comment and replaces the view (through dbt's materialization)
+  only when that checksum differs, the view is missing, or the build is a full refresh.
+  Measured at 20x: see the README's Performance section.
+#}
+
+{% materialization view, adapter='postgres' %}
+    {{ return(view_unless_unchanged()) }}
+{% endmaterialization %}
+
+{% materialization view, adapter='duckdb' %}
+    {{ return(view_unless_unchanged()) }}
+{% endmaterialization %}
+
+{% macro view_unless_unchanged() %}
+    {%- set checksum = 'musiccharts:sql:' ~ local_md5(sql) -%}
+    {%- set existing = load_cached_relation(this) -%}
+    {%- if existing is not none and existing.is_view and not should_full_refresh()
+        and stored_view_checksum(existing) == checksum -%}
+        {{ run_hooks(pre_hooks) }}
+        {%- call noop_statement('main', 'unchanged') -%}
+            -- {{ this }}: unchanged ({{ checksum }})
+        {%- endcall -%}
+        {{ run_hooks(post_hooks) }}
+        {{ return({'relations': [this.incorporate(type='view')]}) }}
+    {%- endif -%}
+    {%- set result = dbt.materialization_view_default() -%}
+    {%- call statement('view_checksum') -%}
+        comment on view {{ this }} is '{{ checksum }}'
+    {%- endcall -%}
+    {%- do adapter.commit() -%}
+    {{ return(result) }}
+{% endmacro %}
+
+{% macro stored_view_checksum(relation) -%}
+    {{ return(adapter.dispatch('stored_view_checksum')(relation)) }}
+{%- endmacro %}
+
+{% macro postgres__stored_view_checksum(relation) -%}
+    {%- set query -%}
+        select obj_description(c.oid, 'pg_class')
+        from pg_class as c
+        inner join pg_namespace as n on n.oid = c.relnamespace
+        where n.nspname = '{{ relation.schema }}' and c.relname = '{{ relation.identifier }}'
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {{ return(rows[0][0] if rows else none) }}
+{%- endmacro %}
+
+{% macro duckdb__stored_view_checksum(relation) -%}
+    {%- set query -%}
+        select comment from duckdb_views()
+        where database_name = '{{ relation.database }}' and schema_name = '{{ relation.schema }}'
+            and view_name = '{{ relation.identifier }}'
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {{ return(rows[0][0] if rows else none) }}
+{%- endmacro %}
