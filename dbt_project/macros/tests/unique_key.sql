@@ -10,7 +10,7 @@
 select {{ columns | join(', ') }}
 from {{ model }}
 {%- if not complete %}
-where loaded_before = {{ latest_load_constant(model) }}
+where loaded_before = (select max(loaded_before) from {{ model }})
     and not {{ unique_key_enforced(model, columns) }}
 {%- endif %}
 group by {{ columns | join(', ') }}
