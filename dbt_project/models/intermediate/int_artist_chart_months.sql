@@ -3,7 +3,7 @@
     unique_key=['chart_slug', 'month_start'],
     incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['loaded_before']),
-    post_hook="{{ unique_key_index(['chart_slug', 'month_start', 'artist_uuid']) }}",
+    post_hook="{{ enforce_unique_key(['chart_slug', 'month_start', 'artist_uuid']) }}",
 ) }}
 -- Each artist's chart days and best position in each chart and month, over the artists each
 -- track credits now: the per-period aggregate artist_analytics rolls up (chart days add up

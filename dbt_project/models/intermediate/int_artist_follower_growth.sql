@@ -3,7 +3,7 @@
     unique_key='artist_uuid',
     incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['loaded_before']),
-    post_hook="{{ unique_key_index(['artist_uuid', 'platform']) }}",
+    post_hook="{{ enforce_unique_key(['artist_uuid', 'platform']) }}",
 ) }}
 -- Follower growth of each artist on each platform over its whole series: artist_analytics'
 -- growth columns. Recomputed for the artists whose audience was fetched in the load window,

@@ -3,7 +3,7 @@
     unique_key=['chart_slug', 'month_start'],
     incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['track_uuid'], ['loaded_before']),
-    post_hook="{{ unique_key_index(['chart_slug', 'month_start', 'track_uuid']) }}",
+    post_hook="{{ enforce_unique_key(['chart_slug', 'month_start', 'track_uuid']) }}",
 ) }}
 -- Each track's appearances in each chart and month: the per-period aggregate top_tracks rolls
 -- up (about a tenth of the entries' rows). A build recomputes the (chart, month) periods with a

@@ -3,7 +3,7 @@
     unique_key=['chart_slug', 'ranking_date'],
     incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['chart_slug', 'track_uuid', 'ranking_date'], ['loaded_before']),
-    post_hook="{{ unique_key_index(['chart_slug', 'ranking_date', 'position']) }}",
+    post_hook="{{ enforce_unique_key(['chart_slug', 'ranking_date', 'position']) }}",
 ) }}
 -- Each ranking entry's movement against the chart's previous stored ranking (the API's own
 -- oldPosition when no earlier ranking is stored), appearances and peak so far.

@@ -3,7 +3,7 @@
     unique_key='track_uuid',
     incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['loaded_before']),
-    post_hook="{{ unique_key_index(['track_uuid']) }}",
+    post_hook="{{ enforce_unique_key(['track_uuid']) }}",
 ) }}
 -- What a track's history-wide aggregates read from its metadata: the artists it credits and
 -- its primary genre. Links and genres are rewritten when the track's metadata is fetched, so

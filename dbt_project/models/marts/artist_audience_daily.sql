@@ -3,7 +3,7 @@
     unique_key=['artist_uuid', 'platform', 'audience_date'],
     incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['loaded_before']),
-    post_hook="{{ unique_key_index(['artist_uuid', 'platform', 'audience_date']) }}",
+    post_hook="{{ enforce_unique_key(['artist_uuid', 'platform', 'audience_date']) }}",
 ) }}
 -- Daily follower deltas per artist and platform; incremental like track_audience_daily (each
 -- fetched artist's series recomputed, its new or changed days written).

@@ -3,7 +3,7 @@
     unique_key=['track_uuid', 'platform', 'audience_date'],
     incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['loaded_before']),
-    post_hook="{{ unique_key_index(['track_uuid', 'platform', 'audience_date']) }}",
+    post_hook="{{ enforce_unique_key(['track_uuid', 'platform', 'audience_date']) }}",
 ) }}
 -- Daily deltas of each track's cumulative audience (identifiers summed). Incremental: the
 -- series of every track whose audience was fetched in the load window is recomputed whole, so
