@@ -47,7 +47,7 @@ def test_the_code_location_loads_with_every_asset_job_sensor_and_schedule():
         ("chart_rankings", "positions_contiguous"),
         ("chart_rankings", "chart_fresh"),
     } <= checks
-    assert any(asset == "top_tracks" for asset, _ in checks)  # dbt tests as checks
+    assert any(asset == "int_ranking_movements" for asset, _ in checks)  # dbt tests as checks
 
 
 def test_no_asset_carries_an_automation_condition():

@@ -6,29 +6,39 @@
     build's or a full refresh's bulk insert, and once on a warehouse built before the index
     existed). Every insert is then checked against every stored row; the index also serves the
     delete of the recomputed keys (its leading columns are the model's unique_key).
-  - DuckDB (an index there would forbid the rename of a full refresh): the rows of the model's
-    latest load are checked, and a duplicate fails the build with DuckDB's error().
+  - DuckDB (an index there would forbid the rename of a full refresh), and a key with a
+    nullable column (a unique index tells nulls apart): the rows of the model's latest load
+    are checked, and a duplicate fails the build (DuckDB's error(), PostgreSQL's raise).
   A duplicate fails the model, naming it and the key. The unique_key test still reads every
   row in the complete suite (--vars '{all_tests: true}', as CI runs it).
 #}
 
-{% macro enforce_unique_key(columns) -%}
+{% macro enforce_unique_key(columns, nullable=false) -%}
     {%- set key = columns | join(', ') -%}
-    {%- if target.type == 'postgres' -%}
+    {%- set duplicates -%}
+        select {{ key }}
+        from {{ this }}
+        where loaded_before = (select max(loaded_before) from {{ this }})
+        group by {{ key }}
+        having count(*) > 1
+    {%- endset -%}
+    {%- set message = this.identifier ~ ': duplicate key (' ~ key ~ ') in the latest load' -%}
+    {%- if target.type == 'postgres' and not nullable -%}
         do $$ begin
             if not {{ unique_key_index_exists(this, columns) }} then
                 create unique index on {{ this.include(database=False) }} ({{ key }});
             end if;
         end $$
+    {%- elif target.type == 'postgres' -%}
+        {#- a unique index would tell nulls apart (before PostgreSQL 15, always) -#}
+        do $$ begin
+            if exists ({{ duplicates }}) then
+                raise exception '{{ message }}';
+            end if;
+        end $$
     {%- else -%}
-        select error(
-            '{{ this.identifier }}: duplicate key ({{ key }}) = ('
-            || concat_ws(', ', {{ key }}) || ') in the latest load'
-        )
-        from {{ this }}
-        where loaded_before = (select max(loaded_before) from {{ this }})
-        group by {{ key }}
-        having count(*) > 1
+        select error('{{ message }}: (' || concat_ws(', ', {{ key }}) || ')')
+        from ({{ duplicates }}) as d
         limit 1
     {%- endif -%}
 {%- endmacro %}

@@ -3,6 +3,7 @@
     unique_key='ranking_date',
     incremental_strategy='replace_by_key',
     indexes=postgres_indexes(['ranking_date'], ['loaded_before']),
+    post_hook="{{ enforce_unique_key(['ranking_date', 'root_genre', 'sub_genre'], nullable=true) }}",
 ) }}
 -- Chart presence by root and sub genre over time (each entry counted under its primary genre).
 -- Incremental by day: a build recomputes the days with a ranking fetched in the load window and
