@@ -1,7 +1,8 @@
 {#
-  The key of a large incremental model, enforced by the build that writes it (a post-hook),
-  instead of a test node of its own in every build (a dbt node costs about 20 ms whatever it
-  does; see the README's Performance section):
+  Every incremental model's post-hook: enforce_unique_key(its key). On PostgreSQL it first
+  analyzes a table dbt has just created (analyze_new_table, macros/replace_by_key.sql). The key
+  is enforced by the build that writes the rows instead of a test node of its own in every
+  build (a dbt node costs about 20 ms whatever it does; see the README's Performance section):
   - PostgreSQL: a unique index over the key, created when the table has none (after the first
     build's or a full refresh's bulk insert, and once on a warehouse built before the index
     existed). Every insert is then checked against every stored row; the index also serves the
@@ -25,6 +26,7 @@
     {%- set message = this.identifier ~ ': duplicate key (' ~ key ~ ') in the latest load' -%}
     {%- if target.type == 'postgres' and not nullable -%}
         do $$ begin
+            {{ analyze_new_table() }}
             if not {{ unique_key_index_exists(this, columns) }} then
                 create unique index on {{ this.include(database=False) }} ({{ key }});
             end if;
@@ -32,6 +34,7 @@
     {%- elif target.type == 'postgres' -%}
         {#- a unique index would tell nulls apart (before PostgreSQL 15, always) -#}
         do $$ begin
+            {{ analyze_new_table() }}
             if exists ({{ duplicates }}) then
                 raise exception '{{ message }}';
             end if;
