@@ -401,7 +401,7 @@ def test_volume_warehouse_refresh_equals_full_build(warehouse, tmp_path):
     _assert_incremental_equals_full_refresh(warehouse, tmp_path)
 
 
-#: Views: the staging models, the ranking entries and the marts measured against today.
+#: Views: the staging models and the ranking entries.
 VIEWS = {
     *(
         f"stg_{name}"
@@ -423,9 +423,6 @@ VIEWS = {
         )
     ),
     "int_ranking_entries",
-    "rankings_fetched_daily",
-    "top_platforms",
-    "chart_health",
 }
 
 
@@ -521,17 +518,19 @@ def test_large_tests_check_the_latest_load_and_every_row_in_ci(filled, tmp_path)
     postgres = wh.backend == "postgresql"
     full_history = ("--vars", "{all_tests: true}")
     assert _dbt(wh, tmp_path, "test", *full_history).is_successful()
-    # a wrong row that an earlier build would have left: a duplicate entry, stamped long ago
+    # a wrong row that an earlier build would have left, stamped long ago: a duplicate entry
+    # with a time-on-chart unit the API does not use
     columns = list(
         wh.read_frame(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = "
             "'analytics' AND table_name = 'int_ranking_movements' ORDER BY ordinal_position"
         ).column_name
     )
-    stamped = ["cast('2000-01-01' AS timestamp)" if c == "loaded_before" else c for c in columns]
+    wrong = {"loaded_before": "cast('2000-01-01' AS timestamp)", "time_on_chart_unit": "'BAD'"}
     duplicate = (
         f"INSERT INTO analytics.int_ranking_movements ({', '.join(columns)}) "
-        f"SELECT {', '.join(stamped)} FROM analytics.int_ranking_movements "
+        f"SELECT {', '.join(wrong.get(c, c) for c in columns)} "
+        "FROM analytics.int_ranking_movements "
         "WHERE chart_slug = 'top-50-fr' AND position = 1 "
         "AND ranking_date = (SELECT min(ranking_date) FROM analytics.int_ranking_movements)"
     )
@@ -547,46 +546,41 @@ def test_large_tests_check_the_latest_load_and_every_row_in_ci(filled, tmp_path)
         wh.execute(f'DROP INDEX analytics."{name}"')
     wh.execute(duplicate)
     selected = ("--select", "int_ranking_movements int_ranking_entries")
+    unit_test = "accepted_values_int_ranking_movements_time_on_chart_unit__DOC__WOC"
     windowed = _dbt(wh, tmp_path, "test", *selected)
     assert windowed.is_successful()
     assert _failed_tests(windowed) == {}
     every_row = _dbt(wh, tmp_path, "test", *selected, *full_history)
     assert not every_row.is_successful()
     assert _failed_tests(every_row) == {
-        "unique_key_int_ranking_movements_chart_slug__ranking_date__position": 1,
+        "unique_combination_int_ranking_movements_chart_slug__ranking_date__position": 1,
         "unique_combination_int_ranking_entries_chart_slug__ranking_date__position": 1,
+        unit_test: 1,
     }
-    if postgres:
-        # the next build tries to restore the index: refused while the duplicate is stored
-        refused = _dbt(wh, tmp_path, "run", "--select", "int_ranking_movements")
-        assert not refused.is_successful()
-        (result,) = refused.get_artifact("run_results.json")["results"]
+    # the same wrong row, as if the latest build had written it: the build's own test sees it
+    wh.execute(
+        "UPDATE analytics.int_ranking_movements SET loaded_before = "
+        "(SELECT max(loaded_before) FROM analytics.int_ranking_movements) "
+        "WHERE time_on_chart_unit = 'BAD'"
+    )
+    assert _failed_tests(_dbt(wh, tmp_path, "test", *selected)) == {unit_test: 1}
+
+    # the next build of the model refuses the duplicate
+    refused = _dbt(wh, tmp_path, "run", "--select", "int_ranking_movements")
+    assert not refused.is_successful()
+    (result,) = refused.get_artifact("run_results.json")["results"]
+    if postgres:  # restoring the index fails while the duplicate is stored
         assert "could not create unique index" in result["message"]
         assert '(chart_slug, ranking_date, "position")' in result["message"]
-        wh.execute("DELETE FROM analytics.int_ranking_movements WHERE loaded_before < '2001-01-01'")
-        assert _dbt(wh, tmp_path, "run", "--select", "int_ranking_movements").is_successful()
-        assert wh.scalar(KEY_INDEX) == 1
-    else:
-        # DuckDB: the build checks the rows of its latest load, so a duplicate there fails it
-        wh.execute(
-            "UPDATE analytics.int_ranking_movements SET loaded_before = "
-            "(SELECT max(loaded_before) FROM analytics.int_ranking_movements) "
-            "WHERE loaded_before < '2001-01-01'"
-        )
-        refused = _dbt(wh, tmp_path, "run", "--select", "int_ranking_movements")
-        assert not refused.is_successful()
-        (result,) = refused.get_artifact("run_results.json")["results"]
+    else:  # DuckDB checks the rows of the latest load
         assert (
             "int_ranking_movements: duplicate key (chart_slug, ranking_date, position) in the "
             "latest load: (top-50-fr, "
         ) in result["message"]
-        first = wh.scalar("SELECT min(ranking_date) FROM analytics.int_ranking_movements")
-        wh.execute(
-            "DELETE FROM analytics.int_ranking_movements WHERE chart_slug = 'top-50-fr' "
-            "AND position = 1 AND ranking_date = :d",
-            {"d": first},
-        )
-        assert _dbt(wh, tmp_path, "run", "--select", "int_ranking_movements").is_successful()
+    wh.execute("DELETE FROM analytics.int_ranking_movements WHERE time_on_chart_unit = 'BAD'")
+    assert _dbt(wh, tmp_path, "run", "--select", "int_ranking_movements").is_successful()
+    if postgres:
+        assert wh.scalar(KEY_INDEX) == 1
 
 
 def test_a_duplicate_key_with_a_null_fails_the_build_that_wrote_it(filled, tmp_path):

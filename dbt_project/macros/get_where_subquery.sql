@@ -24,6 +24,9 @@
 {# The stamp of a model's latest build (its loaded_before: what that build wrote), read when
    the test runs, as a constant. #}
 {% macro latest_load_constant(relation) -%}
-    {%- set newest = run_query('select max(loaded_before) from ' ~ relation).columns[0].values()[0] if execute else none -%}
+    {%- set newest = none -%}
+    {%- if execute and load_relation(relation) is not none -%}
+        {%- set newest = run_query('select max(loaded_before) from ' ~ relation).columns[0].values()[0] -%}
+    {%- endif -%}
     {{ return("cast('" ~ newest ~ "' as timestamp)" if newest is not none else 'null') }}
 {%- endmacro %}

@@ -7,11 +7,12 @@
     build's or a full refresh's bulk insert, and once on a warehouse built before the index
     existed). Every insert is then checked against every stored row; the index also serves the
     delete of the recomputed keys (its leading columns are the model's unique_key).
-  - DuckDB (an index there would forbid the rename of a full refresh), and a key with a
-    nullable column (a unique index tells nulls apart): the rows of the model's latest load
-    are checked, and a duplicate fails the build (DuckDB's error(), PostgreSQL's raise).
-  A duplicate fails the model, naming it and the key. The unique_key test still reads every
-  row in the complete suite (--vars '{all_tests: true}', as CI runs it).
+  - DuckDB (no index is kept there), and a key with a nullable column (a unique index tells
+    nulls apart): the rows of the model's latest load are checked, and a duplicate fails the
+    build (DuckDB's error(), PostgreSQL's raise).
+  A duplicate fails the model, naming it and the key. The key's unique_combination test still
+  reads every row in the complete suite (--vars '{all_tests: true}', as CI runs it). A
+  PostgreSQL warehouse built before keeps its earlier non-unique indexes until a full refresh.
 #}
 
 {% macro enforce_unique_key(columns, nullable=false) -%}
@@ -46,14 +47,16 @@
     {%- endif -%}
 {%- endmacro %}
 
-{# "A unique index over exactly these columns exists", as a SQL condition (PostgreSQL). #}
+{# "A valid unique index over exactly these columns (no expression, no predicate) exists", as a
+   SQL condition (PostgreSQL). #}
 {% macro unique_key_index_exists(relation, columns) -%}
     {%- set quoted = [] -%}
     {%- for column in columns -%}{%- do quoted.append("'" ~ column ~ "'") -%}{%- endfor -%}
     exists (
         select from pg_index as i
         where i.indrelid = to_regclass('{{ relation.include(database=False) }}')
-            and i.indisunique and i.indpred is null
+            and i.indisunique and i.indisvalid and i.indpred is null and i.indexprs is null
+            and i.indnkeyatts = {{ columns | length }}
             and array(
                 select a.attname::text
                 from unnest(i.indkey::int2[]) with ordinality as k(attnum, n)
