@@ -50,3 +50,17 @@
     {%- if start is none -%}{{ return(none) }}{%- endif -%}
     {{ return(inlined("select " ~ key ~ " from " ~ relation ~ " where loaded_before > " ~ start)) }}
 {%- endmacro %}
+
+{# On an incremental run, keeps the rows of `alias` that are new or differ from this model's
+   stored row with the same `key` in one of `values` (a join and a where clause, placed after
+   the from clause): a build writes what changed, not what it recomputed. #}
+{% macro only_new_or_changed(alias, key, values) -%}
+    {%- if is_incremental() %}
+    left join {{ this }} as stored
+        on {% for column in key %}{{ alias }}.{{ column }} = stored.{{ column }}{% if not loop.last %} and {% endif %}{% endfor %}
+    where stored.{{ key[0] }} is null
+        {%- for column in values %}
+        or {{ alias }}.{{ column }} is distinct from stored.{{ column }}
+        {%- endfor %}
+    {%- endif %}
+{%- endmacro %}

@@ -43,9 +43,4 @@ attributes as (
 
 select n.track_uuid, n.artist_uuids, n.primary_genre_id, {{ load_window_end() }} as loaded_before
 from attributes as n
-{% if is_incremental() %}
-    left join {{ this }} as o on n.track_uuid = o.track_uuid
-    where o.track_uuid is null
-        or n.artist_uuids is distinct from o.artist_uuids
-        or n.primary_genre_id is distinct from o.primary_genre_id
-{% endif %}
+{{ only_new_or_changed('n', ['track_uuid'], ['artist_uuids', 'primary_genre_id']) }}

@@ -28,12 +28,6 @@ deltas as (
 
 select d.*, {{ load_window_end() }} as loaded_before
 from deltas as d
-{% if is_incremental() %}
-    left join {{ this }} as o
-        on d.artist_uuid = o.artist_uuid
-        and d.platform = o.platform
-        and d.audience_date = o.audience_date
-    where o.artist_uuid is null
-        or d.follower_count is distinct from o.follower_count
-        or d.daily_followers is distinct from o.daily_followers
-{% endif %}
+{{ only_new_or_changed(
+    'd', ['artist_uuid', 'platform', 'audience_date'], ['follower_count', 'daily_followers']
+) }}

@@ -36,12 +36,6 @@ deltas as (
 
 select d.*, {{ load_window_end() }} as loaded_before
 from deltas as d
-{% if is_incremental() %}
-    left join {{ this }} as o
-        on d.track_uuid = o.track_uuid
-        and d.platform = o.platform
-        and d.audience_date = o.audience_date
-    where o.track_uuid is null
-        or d.cumulative_value is distinct from o.cumulative_value
-        or d.daily_value is distinct from o.daily_value
-{% endif %}
+{{ only_new_or_changed(
+    'd', ['track_uuid', 'platform', 'audience_date'], ['cumulative_value', 'daily_value']
+) }}
