@@ -58,10 +58,17 @@ class Sensors:
 
     def run(self, request: dg.RunRequest, job_name: str = "chart_sync"):
         job = self.defs.resolve_job_def(request.job_name or job_name)
+        selection = list(request.asset_selection)
+        if request.asset_check_keys is not None:  # as the daemon launches it
+            job = job.get_subset(
+                asset_selection=set(selection),
+                asset_check_selection=set(request.asset_check_keys),
+            )
+            selection = None  # subset already: selecting again would drop the checks
         result = job.execute_in_process(
             instance=self.instance,
             partition_key=request.partition_key,
-            asset_selection=list(request.asset_selection),
+            asset_selection=selection,
             tags=request.tags,
             resources=self.resources,
         )

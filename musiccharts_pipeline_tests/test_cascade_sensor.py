@@ -17,6 +17,8 @@ from musiccharts_pipeline.sync import subscriptions
 from musiccharts_pipeline_tests.helpers import Sensors
 
 DOWNSTREAM = {"tracks", "artists", "genres", "track_audience", "artist_audience"}
+#: The views whose dbt tests run in every analytics build (as asset checks).
+VIEW_CHECKS = {"stg_chart_rankings", "stg_chart_sync_log", "stg_track_artists", "stg_genres"}
 
 
 def _names(request) -> set[str]:
@@ -46,16 +48,36 @@ def test_rankings_materialized_alone_cascade_once_then_one_analytics_build(pipel
     [build] = sensors.tick(cascade_sensor)
     assert build.job_name == "analytics"
     assert {"dashboard", "top_tracks", "chart_health", "stg_tracks"} <= _names(build)
+    assert {c.asset_key.to_user_string() for c in build.asset_check_keys} >= VIEW_CHECKS
     sensors.run(build)
     assert sensors.tick(cascade_sensor) == []  # built once; nothing new since
 
-    # a later change rebuilds only what is downstream of it
+    # a later change rebuilds only what is downstream of it, and leaves the views in place
+    # (their SQL is unchanged) out of the run, with their checks still run
     materialize_chart(
         pipeline, instance, "top-50-fr", today, selection=list(DOWNSTREAM | {"chart_rankings"})
     )
     [rebuild] = sensors.tick(cascade_sensor)
     assert rebuild.job_name == "analytics" and "dashboard" in _names(rebuild)
+    assert not {n for n in _names(rebuild) if n.startswith("stg_")} | (
+        _names(rebuild) & {"int_ranking_entries"}
+    )
+    assert {"top_tracks", "int_ranking_movements", "track_audience_daily"} <= _names(rebuild)
+    result = sensors.run(rebuild)
+    checked = {e.asset_key.to_user_string() for e in result.get_asset_check_evaluations()}
+    assert checked >= VIEW_CHECKS
+    built = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert built == _names(rebuild)
     assert len(sensors.requests) == 3
+
+    # a view that is gone is built again by the next run
+    pipeline["warehouse"].get().execute("DROP VIEW analytics.stg_genres")
+    materialize_chart(
+        pipeline, instance, "top-50-fr", today, selection=list(DOWNSTREAM | {"chart_rankings"})
+    )
+    [again] = sensors.tick(cascade_sensor)
+    assert {n for n in _names(again) if n.startswith("stg_")} == {"stg_genres"}
+    sensors.run(again)
 
 
 @pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)

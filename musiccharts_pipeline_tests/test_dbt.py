@@ -499,6 +499,48 @@ def test_views_are_replaced_only_when_their_sql_changes(filled, tmp_path):
         assert set(_view_identities(wh).values()).isdisjoint(after.values())
 
 
+def test_views_in_place_are_known_from_the_manifest_and_the_catalog(filled, tmp_path):
+    """views.py computes the code key view.sql stores, so after a build every view is known to
+    be in place without dbt; a view that is missing, stored without the key, whose SQL, macros or
+    hooks changed, or that reads a view not in place or a table a build swaps, is not."""
+    import copy
+
+    from musiccharts_pipeline.dbt.views import load_manifest, views_in_place
+
+    wh, *_ = filled
+    manifest = load_manifest(dbt_project.manifest_path)
+    assert views_in_place(manifest, wh) == VIEWS
+
+    edited = copy.deepcopy(manifest)
+    nodes = {node["name"]: node for node in edited["nodes"].values()}
+    nodes["stg_charts"]["checksum"]["checksum"] = "0" * 64  # its file changed
+    nodes["stg_genres"]["raw_code"] += "\n-- {{ var('anything') }}"
+    nodes["stg_track_audience"]["config"]["post-hook"] = [{"sql": "select 1"}]
+    nodes["stg_artist_genres"]["depends_on"]["macros"] = ["macro.musiccharts.any"]
+    # int_ranking_entries reads stg_charts
+    assert VIEWS - views_in_place(edited, wh) == {
+        "stg_charts",
+        "stg_genres",
+        "stg_track_audience",
+        "stg_artist_genres",
+        "int_ranking_entries",
+    }
+    edited = copy.deepcopy(manifest)
+    nodes = {node["name"]: node for node in edited["nodes"].values()}
+    nodes["int_ranking_movements"]["config"]["materialized"] = "table"  # swapped by each build
+    assert VIEWS - views_in_place(edited, wh) == {"int_ranking_entries"}
+
+    wh.execute("COMMENT ON VIEW analytics.stg_tracks IS NULL")  # as dbt's own view leaves it
+    wh.execute("DROP VIEW analytics.stg_artist_streaming")
+    assert VIEWS - views_in_place(manifest, wh) == {
+        "stg_tracks",
+        "stg_artist_streaming",
+        "int_ranking_entries",
+    }
+    assert _dbt(wh, tmp_path, "run", "--select", "config.materialized:view").is_successful()
+    assert views_in_place(manifest, wh) == VIEWS
+
+
 KEY_INDEX = (
     "SELECT count(*) FROM pg_indexes WHERE schemaname = 'analytics' "
     "AND tablename = 'int_ranking_movements' AND indexdef LIKE 'CREATE UNIQUE INDEX %' "

@@ -136,10 +136,26 @@ def retry_failed_build(instance: dg.DagsterInstance, built_after: int) -> tuple[
     return int(last[0].tags.get(AFTER_TAG, "0")), attempt + 1
 
 
+def views_left_out(wh: Warehouse, candidates: set[dg.AssetKey]) -> set[dg.AssetKey]:
+    """The views among ``candidates`` that the warehouse holds as the current SQL would make
+    them (musiccharts_pipeline/dbt/views.py): the run leaves them out and runs their checks."""
+    from musiccharts_pipeline.dbt import dbt_project
+    from musiccharts_pipeline.dbt.views import load_manifest, views_in_place
+
+    names = views_in_place(load_manifest(dbt_project.manifest_path), wh)
+    return {key for key in candidates if key.to_user_string() in names}
+
+
 def analytics_request(
-    instance: dg.DagsterInstance, asset_graph, built_after: int, attempt: int = 1
+    instance: dg.DagsterInstance,
+    asset_graph,
+    built_after: int,
+    attempt: int = 1,
+    wh: Warehouse | None = None,
 ) -> tuple[dg.RunRequest | None, int]:
-    """One analytics run for every cascade asset updated since ``built_after``."""
+    """One analytics run for every cascade asset updated since ``built_after``. Views already in
+    place in ``wh`` are left out of it (their checks still run); a view never materialized in
+    this instance is always selected, so every asset has its first materialization."""
     cascade_keys = [asset.key for asset in CASCADE_ASSETS]
     analytics = dg.AssetSelection.groups(ANALYTICS_GROUP).resolve(asset_graph)
     newest: dict[dg.AssetKey, int] = {}
@@ -154,12 +170,16 @@ def analytics_request(
     if not changed:
         return None, built_after
     downstream = dg.AssetSelection.assets(*changed).downstream().resolve(asset_graph)
-    selection = sorted((downstream & analytics) | never_built, key=lambda k: k.to_user_string())
+    wanted = (downstream & analytics) | never_built
+    left_out = views_left_out(wh, wanted - never_built) if wh is not None else set()
+    selection = sorted(wanted - left_out, key=lambda k: k.to_user_string())
+    checks = dg.AssetSelection.assets(*wanted).resolve_checks(asset_graph)
     until = max(newest[key] for key in changed)
     request = dg.RunRequest(
         run_key=f"analytics:{until}" + (f":attempt-{attempt}" if attempt > 1 else ""),
         job_name=analytics_job.name,
         asset_selection=selection,
+        asset_check_keys=sorted(checks, key=lambda k: k.to_user_string()),
         tags={
             "musiccharts/trigger": "cascade_updated",
             AFTER_TAG: str(built_after),
@@ -199,8 +219,13 @@ def cascade_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
             cursor=cursor.dump(),
         )
     built_after, attempt = retry_failed_build(context.instance, cursor.built_after)
-    request, cursor.built_after = analytics_request(context.instance, graph, built_after, attempt)
+    request, cursor.built_after = analytics_request(
+        context.instance, graph, built_after, attempt, warehouse.get()
+    )
     if request is None:
         return dg.SensorResult(skip_reason="nothing new since the last build", cursor=cursor.dump())
-    context.log.info(f"analytics build of {len(request.asset_selection)} asset(s)")
+    context.log.info(
+        f"analytics build of {len(request.asset_selection)} asset(s) and "
+        f"{len(request.asset_check_keys)} check(s)"
+    )
     return dg.SensorResult(run_requests=[request], cursor=cursor.dump())
