@@ -139,19 +139,21 @@ def retry_failed_build(instance: dg.DagsterInstance, built_after: int) -> tuple[
 def views_left_out(wh: Warehouse, candidates: set[dg.AssetKey]) -> set[dg.AssetKey]:
     """The views among ``candidates`` that the warehouse holds as the current SQL would make
     them (musiccharts_pipeline/dbt/views.py): the run leaves them out and runs their checks."""
-    from musiccharts_pipeline.dbt import dbt_project
+    from dagster_dbt import get_asset_key_for_model
+
+    from musiccharts_pipeline.dbt import dbt_project, musiccharts_dbt
     from musiccharts_pipeline.dbt.views import load_manifest, views_in_place
 
     names = views_in_place(load_manifest(dbt_project.manifest_path), wh)
-    return {key for key in candidates if key.to_user_string() in names}
+    return {get_asset_key_for_model([musiccharts_dbt], name) for name in names} & candidates
 
 
 def analytics_request(
     instance: dg.DagsterInstance,
     asset_graph,
+    wh: Warehouse,
     built_after: int,
     attempt: int = 1,
-    wh: Warehouse | None = None,
 ) -> tuple[dg.RunRequest | None, int]:
     """One analytics run for every cascade asset updated since ``built_after``. Views already in
     place in ``wh`` are left out of it (their checks still run); a view never materialized in
@@ -171,7 +173,7 @@ def analytics_request(
         return None, built_after
     downstream = dg.AssetSelection.assets(*changed).downstream().resolve(asset_graph)
     wanted = (downstream & analytics) | never_built
-    left_out = views_left_out(wh, wanted - never_built) if wh is not None else set()
+    left_out = views_left_out(wh, wanted - never_built)
     selection = sorted(wanted - left_out, key=lambda k: k.to_user_string())
     checks = dg.AssetSelection.assets(*wanted).resolve_checks(asset_graph)
     until = max(newest[key] for key in changed)
@@ -220,7 +222,7 @@ def cascade_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
         )
     built_after, attempt = retry_failed_build(context.instance, cursor.built_after)
     request, cursor.built_after = analytics_request(
-        context.instance, graph, built_after, attempt, warehouse.get()
+        context.instance, graph, warehouse.get(), built_after, attempt
     )
     if request is None:
         return dg.SensorResult(skip_reason="nothing new since the last build", cursor=cursor.dump())

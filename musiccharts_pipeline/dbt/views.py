@@ -90,7 +90,8 @@ def _catalog(wh: Warehouse, schemas: set[str]) -> dict[tuple[str, str], tuple[st
             "CASE c.relkind WHEN 'v' THEN 'view' ELSE 'table' END AS kind, "
             "obj_description(c.oid, 'pg_class') AS comment "
             "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE c.relkind IN ('v', 'r', 'p')"
+            "WHERE c.relkind IN ('v', 'r', 'p') "
+            "AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
         )
     frame = wh.read_frame(sql)
     return {
