@@ -59,7 +59,7 @@ class Sensors:
     def run(self, request: dg.RunRequest, job_name: str = "chart_sync"):
         job = self.defs.resolve_job_def(request.job_name or job_name)
         selection = list(request.asset_selection)
-        if request.asset_check_keys is not None:  # as the daemon launches it
+        if request.asset_check_keys is not None:  # the subset the daemon's run would execute
             job = job.get_subset(
                 asset_selection=set(selection),
                 asset_check_selection=set(request.asset_check_keys),

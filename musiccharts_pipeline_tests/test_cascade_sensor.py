@@ -17,8 +17,14 @@ from musiccharts_pipeline.sync import subscriptions
 from musiccharts_pipeline_tests.helpers import Sensors
 
 DOWNSTREAM = {"tracks", "artists", "genres", "track_audience", "artist_audience"}
-#: The views whose dbt tests run in every analytics build (as asset checks).
-VIEW_CHECKS = {"stg_chart_rankings", "stg_chart_sync_log", "stg_track_artists", "stg_genres"}
+#: The views that have dbt tests of their own (asset checks on them).
+VIEW_CHECKS = {
+    "stg_chart_rankings",
+    "stg_chart_sync_log",
+    "stg_track_artists",
+    "stg_track_genres",
+    "stg_genres",
+}
 
 
 def _names(request) -> set[str]:
@@ -48,7 +54,6 @@ def test_rankings_materialized_alone_cascade_once_then_one_analytics_build(pipel
     [build] = sensors.tick(cascade_sensor)
     assert build.job_name == "analytics"
     assert {"dashboard", "top_tracks", "chart_health", "stg_tracks"} <= _names(build)
-    assert {c.asset_key.to_user_string() for c in build.asset_check_keys} >= VIEW_CHECKS
     sensors.run(build)
     assert sensors.tick(cascade_sensor) == []  # built once; nothing new since
 

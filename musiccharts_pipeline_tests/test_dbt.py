@@ -502,14 +502,35 @@ def test_views_are_replaced_only_when_their_sql_changes(filled, tmp_path):
 def test_views_in_place_are_known_from_the_manifest_and_the_catalog(filled, tmp_path):
     """views.py computes the code key view.sql stores, so after a build every view is known to
     be in place without dbt; a view that is missing, stored without the key, whose SQL, macros or
-    hooks changed, or that reads a view not in place or a table a build swaps, is not."""
+    hooks changed, or that reads a view not in place or a table a build swaps, is not. A build
+    that leaves them out replaces none of them."""
     import copy
+    import shutil
 
     from musiccharts_pipeline.dbt.views import load_manifest, views_in_place
+    from musiccharts_pipeline.warehouse import Warehouse
 
     wh, *_ = filled
+    postgres = wh.backend == "postgresql"
     manifest = load_manifest(dbt_project.manifest_path)
-    assert views_in_place(manifest, wh) == VIEWS
+
+    def in_place(manifest=manifest, wh=wh) -> set[str]:
+        return {manifest["nodes"][uid]["name"] for uid in views_in_place(manifest, wh)}
+
+    assert in_place() == VIEWS
+    before = _view_identities(wh) if postgres else {}
+    left_out = _dbt(
+        wh, tmp_path, "build", "--indirect-selection", "empty", "--exclude", " ".join(VIEWS)
+    )
+    assert left_out.is_successful()
+    ran = {
+        r["unique_id"].split(".")[2] for r in left_out.get_artifact("run_results.json")["results"]
+    }
+    assert ran.isdisjoint(VIEWS) and {"int_ranking_movements", "top_tracks"} <= ran
+    assert {"accepted_values_stg_genres_genre_level__False__0__1"} <= ran  # the views' tests
+    assert in_place() == VIEWS
+    if postgres:  # an incremental build replaced nothing that the views read
+        assert _view_identities(wh) == before
 
     edited = copy.deepcopy(manifest)
     nodes = {node["name"]: node for node in edited["nodes"].values()}
@@ -518,27 +539,54 @@ def test_views_in_place_are_known_from_the_manifest_and_the_catalog(filled, tmp_
     nodes["stg_track_audience"]["config"]["post-hook"] = [{"sql": "select 1"}]
     nodes["stg_artist_genres"]["depends_on"]["macros"] = ["macro.musiccharts.any"]
     # int_ranking_entries reads stg_charts
-    assert VIEWS - views_in_place(edited, wh) == {
+    assert VIEWS - in_place(edited) == {
         "stg_charts",
         "stg_genres",
         "stg_track_audience",
         "stg_artist_genres",
         "int_ranking_entries",
     }
-    edited = copy.deepcopy(manifest)
-    nodes = {node["name"]: node for node in edited["nodes"].values()}
-    nodes["int_ranking_movements"]["config"]["materialized"] = "table"  # swapped by each build
-    assert VIEWS - views_in_place(edited, wh) == {"int_ranking_entries"}
+    for config in ({"materialized": "table"}, {"full_refresh": True}):  # rebuilt whole
+        edited = copy.deepcopy(manifest)
+        nodes = {node["name"]: node for node in edited["nodes"].values()}
+        nodes["int_ranking_movements"]["config"].update(config)
+        assert VIEWS - in_place(edited) == {"int_ranking_entries"}
+
+    if not postgres:  # DuckDB keeps the catalog's name in a view's SQL: a copy needs new views
+        wh.execute("CHECKPOINT")
+        other = tmp_path / "copied.duckdb"
+        shutil.copy(wh.engine.url.database, other)
+        copied = Warehouse(f"duckdb:///{other}")
+        assert in_place(wh=copied) == set()
+        copied.engine.dispose()
 
     wh.execute("COMMENT ON VIEW analytics.stg_tracks IS NULL")  # as dbt's own view leaves it
     wh.execute("DROP VIEW analytics.stg_artist_streaming")
-    assert VIEWS - views_in_place(manifest, wh) == {
-        "stg_tracks",
-        "stg_artist_streaming",
-        "int_ranking_entries",
-    }
+    assert VIEWS - in_place() == {"stg_tracks", "stg_artist_streaming", "int_ranking_entries"}
     assert _dbt(wh, tmp_path, "run", "--select", "config.materialized:view").is_successful()
-    assert views_in_place(manifest, wh) == VIEWS
+    assert in_place() == VIEWS
+
+
+def test_a_project_file_newer_than_the_manifest_is_found(tmp_path):
+    """The sensor leaves no view out while a model, macro or dbt_project.yml is newer than the
+    manifest (its checksums would be the old files')."""
+    import os
+    import shutil
+
+    from musiccharts_pipeline.dbt.views import edited_since
+
+    project = tmp_path / "project"
+    shutil.copytree(dbt_project.project_dir, project, ignore=shutil.ignore_patterns("target"))
+    manifest = project / "target" / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    parsed = manifest.stat().st_mtime
+    for path in project.rglob("*"):
+        os.utime(path, (parsed - 60, parsed - 60))
+    assert edited_since(manifest, project) == []
+    model = project / "models" / "staging" / "stg_tracks.sql"
+    os.utime(model, (parsed + 1, parsed + 1))
+    assert edited_since(manifest, project) == [model]
 
 
 KEY_INDEX = (

@@ -136,16 +136,27 @@ def retry_failed_build(instance: dg.DagsterInstance, built_after: int) -> tuple[
     return int(last[0].tags.get(AFTER_TAG, "0")), attempt + 1
 
 
-def views_left_out(wh: Warehouse, candidates: set[dg.AssetKey]) -> set[dg.AssetKey]:
-    """The views among ``candidates`` that the warehouse holds as the current SQL would make
-    them (musiccharts_pipeline/dbt/views.py): the run leaves them out and runs their checks."""
-    from dagster_dbt import get_asset_key_for_model
+def views_left_out(
+    wh: Warehouse, asset_graph, candidates: set[dg.AssetKey], log=None
+) -> set[dg.AssetKey]:
+    """The views among ``candidates`` that the warehouse holds as the manifest's SQL would make
+    them (musiccharts_pipeline/dbt/views.py): the run leaves them out and runs their checks. None
+    while the project's files are newer than the manifest."""
+    from musiccharts_pipeline.dbt import dbt_project
+    from musiccharts_pipeline.dbt.views import edited_since, load_manifest, views_in_place
 
-    from musiccharts_pipeline.dbt import dbt_project, musiccharts_dbt
-    from musiccharts_pipeline.dbt.views import load_manifest, views_in_place
-
-    names = views_in_place(load_manifest(dbt_project.manifest_path), wh)
-    return {get_asset_key_for_model([musiccharts_dbt], name) for name in names} & candidates
+    path = dbt_project.manifest_path
+    edited = edited_since(path, dbt_project.project_dir)
+    if edited:
+        if log is not None:
+            log.info(f"every view is built: {edited[0].name} is newer than the dbt manifest")
+        return set()
+    names = views_in_place(load_manifest(path), wh)
+    return {
+        key
+        for key in candidates
+        if asset_graph.get(key).metadata.get("dagster_dbt/unique_id") in names
+    }
 
 
 def analytics_request(
@@ -154,6 +165,7 @@ def analytics_request(
     wh: Warehouse,
     built_after: int,
     attempt: int = 1,
+    log=None,
 ) -> tuple[dg.RunRequest | None, int]:
     """One analytics run for every cascade asset updated since ``built_after``. Views already in
     place in ``wh`` are left out of it (their checks still run); a view never materialized in
@@ -173,7 +185,7 @@ def analytics_request(
         return None, built_after
     downstream = dg.AssetSelection.assets(*changed).downstream().resolve(asset_graph)
     wanted = (downstream & analytics) | never_built
-    left_out = views_left_out(wh, wanted - never_built)
+    left_out = views_left_out(wh, asset_graph, wanted - never_built, log)
     selection = sorted(wanted - left_out, key=lambda k: k.to_user_string())
     checks = dg.AssetSelection.assets(*wanted).resolve_checks(asset_graph)
     until = max(newest[key] for key in changed)
@@ -222,7 +234,7 @@ def cascade_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseReso
         )
     built_after, attempt = retry_failed_build(context.instance, cursor.built_after)
     request, cursor.built_after = analytics_request(
-        context.instance, graph, warehouse.get(), built_after, attempt
+        context.instance, graph, warehouse.get(), built_after, attempt, context.log
     )
     if request is None:
         return dg.SensorResult(skip_reason="nothing new since the last build", cursor=cursor.dump())

@@ -16,6 +16,7 @@ from musiccharts_pipeline.dbt.environment import (
     dbt_env,
     patched_environ,
 )
+from musiccharts_pipeline.dbt.views import edited_since
 from musiccharts_pipeline.resources import WarehouseResource
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
@@ -25,8 +26,11 @@ dbt_cli = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 def prepare_manifest() -> Path:
     """The manifest @dbt_assets reads. `make install` prepares it (`dbt parse`); a checkout that
-    skipped make gets it here once, with the same dbt, so the definitions always load."""
-    if not dbt_project.manifest_path.exists():
+    skipped make gets it here, with the same dbt, so the definitions always load, and so does
+    one whose models, macros or dbt_project.yml changed since (a pull, an edit): the assets,
+    and the views the analytics run leaves out, follow the project's files."""
+    path = dbt_project.manifest_path
+    if not path.exists() or edited_since(path, dbt_project.project_dir):
         # parsed for the configured warehouse, as runs will see it: dbt keys its partial-parse
         # cache on the profile, so a run reuses the cache instead of parsing everything again
         with patched_environ(dbt_env()):

@@ -7,17 +7,20 @@ context, events, artifacts: about 20 ms of interpreter time per view at 20x, a q
 one-day refresh above dbt's own floor). A view only reads its tables at query time, so a build
 that brings new rows needs none of it.
 
-A view is left out when all of these hold, read from the manifest and one catalog query:
+A view is left out when all of these hold, read from the manifest and the catalog:
 
 - its SQL is plain: no macro, no hook, and its only Jinja is ``ref()``/``source()`` calls, so
-  the compiled SQL is fixed by the file's checksum and the names of the relations it reads;
+  its SQL is fixed by the file's checksum and the database-qualified names of the relations it
+  reads;
 - the warehouse holds it as a view whose comment carries that code key (written by the view
   materialization when it made the view: ``view_code_key`` there, :func:`code_key` here);
-- every model it reads is a view left out too, or an incremental model that exists as a table
-  (a table model is swapped by each build, and PostgreSQL drops the views that read the old
-  table with it).
+- every model it reads is a view in place too, or an incremental model stored as a table that
+  no configuration rebuilds whole (a table model is swapped by each build, and PostgreSQL drops
+  the views that read the old table with it); every other parent is a source.
 
-Anything else goes through dbt as before, which remains the judge of what to replace.
+The manifest must be as new as the project's files (:func:`edited_since`): a model edited after
+the last ``dbt parse`` would otherwise be judged by its old checksum. Anything else goes through
+dbt as before, which remains the judge of what to replace.
 """
 
 from __future__ import annotations
@@ -49,17 +52,30 @@ def _load(path: Path, _mtime: int) -> Manifest:
     return json.loads(path.read_text())
 
 
-def _relation(manifest: Manifest, unique_id: str) -> str:
-    node = manifest["nodes"].get(unique_id) or manifest["sources"][unique_id]
-    return f"{node['schema']}.{node.get('alias') or node['identifier']}"
+def edited_since(manifest_path: Path, project_dir: Path) -> list[Path]:
+    """The project's files (models, macros, dbt_project.yml) newer than the manifest."""
+    parsed = manifest_path.stat().st_mtime
+    files = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros"):
+        files += (p for p in (project_dir / folder).rglob("*") if p.is_file())
+    return [p for p in files if p.stat().st_mtime > parsed]
 
 
-def code_key(manifest: Manifest, unique_id: str) -> str:
-    """The checksum of the view's SQL file, its own name and its parents' (as view.sql)."""
+def code_key(manifest: Manifest, unique_id: str, database: str) -> str:
+    """The checksum of the view's SQL file, its own name and its parents' (as view.sql), in
+    ``database``: the warehouse's, which dbt's run-time names carry wherever the manifest (parsed
+    for some other warehouse, maybe) names the view's own database."""
     node = manifest["nodes"][unique_id]
-    parents = ",".join(sorted(_relation(manifest, p) for p in node["depends_on"]["nodes"]))
-    own = f"{node['schema']}.{node['alias']}"
-    return hashlib.md5(f"{node['checksum']['checksum']}|{own}|{parents}".encode()).hexdigest()
+
+    def name(of: Mapping[str, Any]) -> str:
+        db = database if of["database"] == node["database"] else of["database"]
+        return f"{db}.{of['schema']}.{of.get('alias') or of['identifier']}"
+
+    parents = [
+        manifest["nodes"].get(p) or manifest["sources"][p] for p in node["depends_on"]["nodes"]
+    ]
+    text = f"{node['checksum']['checksum']}|{name(node)}|{','.join(sorted(map(name, parents)))}"
+    return hashlib.md5(text.encode()).hexdigest()
 
 
 def is_plain(node: Mapping[str, Any]) -> bool:
@@ -100,11 +116,12 @@ def _catalog(wh: Warehouse, schemas: set[str]) -> dict[tuple[str, str], tuple[st
 
 
 def views_in_place(manifest: Manifest, wh: Warehouse) -> set[str]:
-    """Names of the view models a build can leave out (see the module's docstring)."""
+    """Unique ids of the view models a build can leave out (see the module's docstring)."""
     models = {
         uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"
     }
     catalog = _catalog(wh, {node["schema"] for node in models.values()})
+    database = str(wh.scalar("SELECT current_database()"))
     decided: dict[str, bool] = {}
 
     def stored(node) -> tuple[str | None, str | None]:
@@ -118,18 +135,25 @@ def views_in_place(manifest: Manifest, wh: Warehouse) -> set[str]:
             decided[uid] = (
                 is_plain(node)
                 and kind == "view"
-                and (comment or "").endswith(f" code:{code_key(manifest, uid)}")
+                and (comment or "").endswith(f" code:{code_key(manifest, uid, database)}")
                 and all(stays(parent) for parent in node["depends_on"]["nodes"])
             )
         return decided[uid]
 
     def stays(uid: str) -> bool:
         """A parent the build will not replace under the view."""
-        if uid not in models:  # a source: the warehouse's own tables
+        if uid.startswith("source."):  # the warehouse's own tables
             return True
+        if uid not in models:  # a seed or a snapshot: rebuilt by dbt's own commands
+            return False
         node = models[uid]
-        if node["config"].get("materialized") == "view":
+        config = node["config"]
+        if config.get("materialized") == "view":
             return in_place(uid)
-        return node["config"].get("materialized") == "incremental" and stored(node)[0] == "table"
+        return (
+            config.get("materialized") == "incremental"
+            and not config.get("full_refresh")
+            and stored(node)[0] == "table"
+        )
 
-    return {models[uid]["name"] for uid in models if in_place(uid)}
+    return {uid for uid in models if in_place(uid)}

@@ -8,7 +8,8 @@
   build is a full refresh. Measured at 20x: see the README's Performance section.
 
   The comment also holds the view's code key (view_code_key): the checksum of its SQL file, its
-  own and its parents' names. musiccharts_pipeline/dbt/views.py computes the same key from the
+  own and its parents' database-qualified names (DuckDB keeps a view's SQL as text, with the
+  catalog's name in it: a copied or renamed warehouse file needs its views made again). musiccharts_pipeline/dbt/views.py computes the same key from the
   manifest, so the analytics run can leave a view that is in place out of its dbt selection
   altogether (dbt's per-node work included), without compiling anything.
 #}
@@ -72,8 +73,10 @@
     {%- set parents = [] -%}
     {%- for unique_id in model.depends_on.nodes -%}
         {%- set parent = graph.nodes.get(unique_id) or graph.sources.get(unique_id) -%}
-        {%- do parents.append(parent.schema ~ '.' ~ (parent.alias or parent.identifier)) -%}
+        {%- do parents.append(parent.database ~ '.' ~ parent.schema ~ '.'
+            ~ (parent.alias or parent.identifier)) -%}
     {%- endfor -%}
-    {{- return(local_md5(model.checksum.checksum ~ '|' ~ this.schema ~ '.' ~ this.identifier
-        ~ '|' ~ (parents | sort | join(',')))) -}}
+    {{- return(local_md5(model.checksum.checksum
+        ~ '|' ~ this.database ~ '.' ~ this.schema ~ '.' ~ this.identifier
+        ~ '|' ~ (parents | sort(case_sensitive=true) | join(',')))) -}}
 {%- endmacro %}
