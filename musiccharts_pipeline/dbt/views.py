@@ -16,7 +16,8 @@ A view is left out when all of these hold, read from the manifest and the catalo
   materialization when it made the view: ``view_code_key`` there, :func:`code_key` here);
 - every model it reads is a view in place too, or an incremental model stored as a table that
   no configuration rebuilds whole (a table model is swapped by each build, and PostgreSQL drops
-  the views that read the old table with it); every other parent is a source.
+  the views that read the old table with it), or a source (a seed or a snapshot keeps the view
+  in the build).
 
 The manifest must be as new as the project's files (:func:`edited_since`): a model edited after
 the last ``dbt parse`` would otherwise be judged by its old checksum. Anything else goes through
@@ -125,8 +126,7 @@ def views_in_place(manifest: Manifest, wh: Warehouse) -> set[str]:
     decided: dict[str, bool] = {}
 
     def stored(node) -> tuple[str | None, str | None]:
-        kind, comment = catalog.get((node["schema"], node["alias"]), (None, None))
-        return kind, comment
+        return catalog.get((node["schema"], node["alias"]), (None, None))
 
     def in_place(uid: str) -> bool:
         if uid not in decided:

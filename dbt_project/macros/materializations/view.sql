@@ -9,9 +9,10 @@
 
   The comment also holds the view's code key (view_code_key): the checksum of its SQL file, its
   own and its parents' database-qualified names (DuckDB keeps a view's SQL as text, with the
-  catalog's name in it: a copied or renamed warehouse file needs its views made again). musiccharts_pipeline/dbt/views.py computes the same key from the
-  manifest, so the analytics run can leave a view that is in place out of its dbt selection
-  altogether (dbt's per-node work included), without compiling anything.
+  catalog's name in it: a copied or renamed warehouse file needs its views made again).
+  musiccharts_pipeline/dbt/views.py computes the same key from the manifest, so the analytics
+  run can leave a view that is in place out of its dbt selection altogether (dbt's per-node
+  work included), without compiling anything.
 #}
 
 {% materialization view, adapter='postgres' %}
