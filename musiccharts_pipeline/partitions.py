@@ -36,6 +36,7 @@ def first_day() -> dt.date:
     return dt.date.fromisoformat(settings.partition_start())
 
 
+CHART_TAG = "musiccharts/chart"  # the chart a sync run is for
 #: The run tags Dagster reads a partition range from (a single-run backfill sets the same).
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+from dagster._core.definitions.partitions.context import partition_loading_context
 
 from musiccharts_pipeline import assets, automation, dashboard, dbt
 
@@ -37,22 +38,24 @@ class Sensors:
         self.resources = {**pipeline, "dbt": dbt.dbt_cli}
         self.cursors: dict[str, str | None] = {}
         self.requests: list[dg.RunRequest] = []
+        self.skip_message: str | None = None
 
     def tick(self, sensor) -> list[dg.RunRequest]:
+        """One evaluation through Dagster's own ``evaluate_tick``, keeping the cursor it returns
+        (the old one on a bare skip, as the daemon does) and applying its partition requests."""
         with dg.build_sensor_context(  # a context manager: it sets the resources up
             instance=self.instance,
             cursor=self.cursors.get(sensor.name),
             resources=self.resources,
             definitions=self.defs,
         ) as context:
-            result = sensor(context)
-        if isinstance(result, dg.SensorResult):
-            self.cursors[sensor.name] = result.cursor or self.cursors.get(sensor.name)
-            for add in result.dynamic_partitions_requests or []:
-                self.instance.add_dynamic_partitions(add.partitions_def_name, add.partition_keys)
-            requests = list(result.run_requests or [])
-        else:
-            requests = []
+            with partition_loading_context(dynamic_partitions_store=self.instance):  # as the daemon
+                data = sensor.evaluate_tick(context)
+        self.cursors[sensor.name] = data.cursor
+        for add in data.dynamic_partitions_requests or []:
+            self.instance.add_dynamic_partitions(add.partitions_def_name, add.partition_keys)
+        self.skip_message = data.skip_message
+        requests = list(data.run_requests or [])
         self.requests += requests
         return requests
 

@@ -108,3 +108,51 @@ def test_the_simulator_serves_a_subset_of_each_api_platform_set():
         assert set(served) <= api
         assert set(served) <= set(catalogue.PLATFORMS)
         assert api & set(DEFAULT_PRIORITY_PLATFORMS) <= set(served)
+
+
+def test_on_the_clock_a_ranking_is_listed_from_its_publication_time_and_corrections_replace_it():
+    from musiccharts_pipeline import clock
+    from musiccharts_pipeline.soundcharts.simulator import Simulator, schedule
+
+    sim = Simulator(seed=7, today=TODAY, publish_on_clock=True)
+    chart = sim.world.charts["global-28"]
+    day = TODAY - dt.timedelta(days=40)
+    pub = sim.world.publication(chart, day)
+    assert pub.published_at.date() == day
+    hours = {schedule.chart_hour(7, slug) for slug in sim.world.charts}
+    assert len(hours) > 5  # charts publish at their own hours
+    with clock.simulated(pub.published_at - dt.timedelta(minutes=1)):
+        assert day not in [d for d, _ in sim.world.listed(chart)]
+        assert sim.world.listed(chart)[0][0] == day - dt.timedelta(days=1)
+        assert sim.world.published_ranking(chart, day) is None
+        assert sim.world.horizon() == day
+    with clock.simulated(pub.published_at):
+        assert sim.world.listed(chart)[0] == (day, f"{day}T12:00:00+00:00")
+    # somewhere in a year a chart republishes a corrected ranking, listed at its correction time
+    fixed = next(
+        d
+        for d in sim.world.chart_dates(chart)[-365:]
+        if sim.world.publication(chart, d).corrected_at is not None
+    )
+    fix = sim.world.publication(chart, fixed)
+    original = sim.world.ranking(chart, fixed)
+    with clock.simulated(fix.corrected_at):
+        listed = dict(sim.world.listed(chart))
+        ranking, stamp = sim.world.published_ranking(chart, fixed)
+    assert listed[fixed] == stamp == fix.corrected_at.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    assert sorted(ranking.songs) == sorted(original.songs) and ranking.songs != original.songs
+
+
+def test_publication_schedule_has_late_rankings_and_jitter_within_the_hour():
+    from musiccharts_pipeline.soundcharts.simulator import schedule
+
+    days = [TODAY - dt.timedelta(days=k) for k in range(400)]
+    pubs = [schedule.publication(7, "top-50-fr", d) for d in days]
+    hour = schedule.chart_hour(7, "top-50-fr")
+    minutes = [
+        (p.published_at - dt.datetime.combine(p.date, dt.time(hour))).seconds // 60 for p in pubs
+    ]
+    on_time = [m for m in minutes if m < 60]
+    assert len(set(on_time)) > 30  # jitter over the hour
+    late = len(pubs) - len(on_time)
+    assert 5 <= late <= 40  # about one in 20 is hours late

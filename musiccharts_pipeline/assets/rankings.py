@@ -1,5 +1,8 @@
 """chart_rankings: one chart's ranking for one date (every page), landed atomically."""
 
+import datetime as dt
+import json
+
 import dagster as dg
 import pandas as pd
 
@@ -9,12 +12,30 @@ from musiccharts_pipeline.assets.common import (
     dates_by_chart,
     final_api_errors,
 )
+from musiccharts_pipeline.partitions import CHART_TAG
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
 from musiccharts_pipeline.sync import rankings
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline.sync.subscriptions import sync_status
 
 ONLY_MISSING_TAG = "musiccharts/only_missing"
+#: The datetimes a sync run's dates were listed with when the sensor requested it (JSON, date ->
+#: datetime): the run needs no availability call of its own. Runs without it ask the API.
+PUBLISHED_TAG = "musiccharts/published"
+
+
+def published_dates(
+    context: dg.AssetExecutionContext, client, slug: str, dates: list
+) -> dict[dt.date, str]:
+    """Each published date of ``dates`` and its datetime: from the run's tag when the sensor
+    listed every date of the run, else from one available-rankings call."""
+    tagged = context.run.tags.get(PUBLISHED_TAG)
+    if tagged and context.run.tags.get(CHART_TAG) == slug:
+        listed = {dt.date.fromisoformat(d): s for d, s in json.loads(tagged).items()}
+        if all(d in listed for d in dates):
+            return listed
+    available = client.available_rankings(slug, since=dates[0])
+    return {pd.Timestamp(d[:10]).date(): d for d in available.datetimes}
 
 
 @dg.asset(
@@ -45,8 +66,7 @@ def chart_rankings(
     only_missing = context.run.tags.get(ONLY_MISSING_TAG) == "true"
     outcomes, bad = [], []
     for slug, dates in dates_by_chart(context).items():
-        available = client.available_rankings(slug, since=dates[0])
-        published = {pd.Timestamp(d[:10]).date(): d for d in available.datetimes}
+        published = published_dates(context, client, slug, dates)
         skip = rankings.stored_dates(wh, slug) if only_missing else set()
         done, failed = rankings.sync_rankings(
             client, wh, slug, dates, published, context.run.run_id, skip

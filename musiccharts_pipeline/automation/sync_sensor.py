@@ -1,19 +1,27 @@
-"""chart_sync_sensor: reads the subscriptions every tick and requests what is due."""
+"""chart_sync_sensor: reads the subscriptions every tick, asks the API about the charts whose
+check has come and requests the rankings that are due."""
 
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Callable
 
 import dagster as dg
 
 from musiccharts_pipeline.assets import CASCADE_ASSETS
-from musiccharts_pipeline.assets.rankings import ONLY_MISSING_TAG
+from musiccharts_pipeline.assets.rankings import ONLY_MISSING_TAG, PUBLISHED_TAG
 from musiccharts_pipeline.automation.active_work import ActiveWork
-from musiccharts_pipeline.partitions import charts, first_day, partition_request, range_tags
+from musiccharts_pipeline.partitions import (
+    CHART_TAG,
+    charts,
+    first_day,
+    partition_request,
+    range_tags,
+)
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
 from musiccharts_pipeline.soundcharts import SoundChartsClient
 from musiccharts_pipeline.soundcharts import errors as api_errors
-from musiccharts_pipeline.sync import rankings, rules, subscriptions
+from musiccharts_pipeline.sync import check_timing, rankings, rules, subscriptions
 from musiccharts_pipeline.warehouse import Warehouse
 
 chart_sync_job = dg.define_asset_job(
@@ -22,7 +30,6 @@ chart_sync_job = dg.define_asset_job(
     description="One chart's ranking(s) and the whole cascade downstream of them.",
 )
 
-CHART_TAG = "musiccharts/chart"
 CASCADE_NAMES = {asset.key.to_user_string() for asset in CASCADE_ASSETS}
 METADATA_ASSETS = ("tracks", "artists", "genres")
 AUDIENCE_ASSETS = ("track_audience", "artist_audience")
@@ -37,60 +44,101 @@ def selection_for(sub: subscriptions.Subscription) -> list[dg.AssetKey]:
     return [dg.AssetKey(k) for k in keys]
 
 
-#: Charts whose ranking dates are asked of the API in one tick, the longest-unchecked first;
+#: Charts whose ranking dates are asked of the API in one tick, the longest-waiting first;
 #: the others wait for the next tick, so a tick's cost stays bounded at any number of charts.
 CHECKS_PER_TICK = 50
+RUN_KEY_TAG = "dagster/run_key"
+
+
+@dataclasses.dataclass
+class Cursor:
+    """The sensor's cursor: each chart's check timing, and the historical fills requested but not
+    yet seen as runs (marked launched once Dagster has created them)."""
+
+    charts: dict[str, check_timing.ChartTiming] = dataclasses.field(default_factory=dict)
+    fills: dict[str, str] = dataclasses.field(default_factory=dict)  # slug -> run key
+
+    @classmethod
+    def load(cls, text: str | None) -> "Cursor":
+        data = json.loads(text) if text else {}
+        if not {"charts", "fills"} & set(data):  # the first format: {slug: last checked}
+            data = {"charts": data}
+        return cls(
+            {slug: check_timing.ChartTiming.load(v) for slug, v in data.get("charts", {}).items()},
+            dict(data.get("fills", {})),
+        )
+
+    def dump(self) -> str:
+        charts = {slug: t.dump() for slug, t in sorted(self.charts.items())}
+        return json.dumps({"charts": charts, "fills": self.fills}, sort_keys=True)
+
+    def timing(self, slug: str) -> check_timing.ChartTiming:
+        return self.charts.get(slug) or check_timing.ChartTiming()
 
 
 @dataclasses.dataclass
 class TickOutcome:
     run_requests: list[dg.RunRequest]
     new_partitions: list[str]
-    cursor: dict[str, str]
+    cursor: Cursor
     notes: list[str]
+    checked: int = 0
 
 
 def due_for_check(
-    subs: list[subscriptions.Subscription], cursor: dict[str, str], now: dt.datetime
+    subs: list[subscriptions.Subscription], cursor: Cursor, now: dt.datetime
 ) -> list[subscriptions.Subscription]:
-    """Subscriptions whose check interval has elapsed, never-checked and oldest first."""
-    due = [
-        sub
-        for sub in subs
-        if sub.chart_slug not in cursor
-        or now - dt.datetime.fromisoformat(cursor[sub.chart_slug])
-        >= rules.check_interval(sub.frequency, sub.custom_interval_hours)
-    ]
-    return sorted(due, key=lambda sub: cursor.get(sub.chart_slug, ""))[:CHECKS_PER_TICK]
+    """Subscriptions whose next check has come, never-checked and longest-waiting first."""
+    due = [sub for sub in subs if cursor.timing(sub.chart_slug).due(now)]
+    oldest = dt.datetime.min
+
+    def waiting_since(sub):
+        return cursor.timing(sub.chart_slug).next_check or oldest
+
+    return sorted(due, key=waiting_since)[:CHECKS_PER_TICK]
 
 
 def sync_requests(
     sub: subscriptions.Subscription,
-    available: list[dt.date],
-    stored: set[dt.date],
+    listed: dict[dt.date, str],
+    stored: dict[dt.date, str],
     today: dt.date,
     active: ActiveWork,
 ) -> list[dg.RunRequest]:
-    """One run per contiguous range of due dates, leaving out dates a run already covers."""
+    """One run per contiguous range of due dates, leaving out dates a run already covers; a
+    republished ranking (listed with another datetime than the stored one) is due again."""
     slug = sub.chart_slug
     days = rules.lookback_days(sub.frequency, sub.custom_interval_hours)
-    due = rules.due_dates(available, stored, today, first_day(), recent_days=days)
-    if not stored and not due and available:
-        due = [max(available)]  # a first sync always brings the newest ranking
+    due = rules.due_dates(list(listed), set(stored), today, first_day(), recent_days=days)
+    if not stored and not due and listed:
+        due = [max(listed)]  # a first sync always brings the newest ranking
     due = [d for d in due if not active.covers("chart_rankings", slug, d)]
     selection = selection_for(sub)
     requests = []
-    for start, end in rules.date_ranges(due, stored):
-        partition = partition_request(slug, start, end)
-        requests.append(
-            dg.RunRequest(
-                run_key=f"sync:{slug}:{start}:{end}",
-                partition_key=partition.get("partition_key"),
-                asset_selection=selection,
-                tags={CHART_TAG: slug, **partition["tags"]},
-            )
-        )
+    for start, end in rules.date_ranges(due, set(stored)):
+        requests.append(_sync_request(sub, selection, listed, start, end, "sync"))
+    for date in sorted(d for d, stamp in listed.items() if d in stored and stored[d] != stamp):
+        if not active.covers("chart_rankings", slug, date):
+            requests.append(_sync_request(sub, selection, listed, date, date, "republished"))
     return requests
+
+
+def _sync_request(sub, selection, listed, start, end, kind) -> dg.RunRequest:
+    slug = sub.chart_slug
+    partition = partition_request(slug, start, end)
+    published = {d.isoformat(): s for d, s in listed.items() if start <= d <= end}
+    # a republication's key names its new datetime: the first sync of the date used the other
+    key = f"{kind}:{slug}:{start}:{end}" + (f":{listed[start]}" if kind == "republished" else "")
+    return dg.RunRequest(
+        run_key=key,
+        partition_key=partition.get("partition_key"),
+        asset_selection=selection,
+        tags={
+            CHART_TAG: slug,
+            PUBLISHED_TAG: json.dumps(published, sort_keys=True),
+            **partition["tags"],
+        },
+    )
 
 
 def history_request(
@@ -111,19 +159,30 @@ def history_request(
 def sync_tick(
     wh: Warehouse,
     client: SoundChartsClient,
+    subs: list[subscriptions.Subscription],
     known_partitions: set[str],
-    cursor: dict[str, str],
+    cursor: Cursor,
     now: dt.datetime,
-    active: ActiveWork,
+    active: ActiveWork | Callable[[], ActiveWork],
+    launched: Callable[[str], bool] = lambda run_key: False,
 ) -> TickOutcome:
-    """What one sensor tick does: pure apart from reading the API and the warehouse."""
+    """What one sensor tick does: pure apart from reading the API and the warehouse. ``active``
+    (or a function giving it) is read only when a chart is due; ``launched`` tells whether
+    Dagster has created the run of a run key."""
     today = now.date()
     requests, notes = [], []
-    cursor = dict(cursor)
-    subs = subscriptions.list_subscriptions(wh, active_only=True)
+    cursor = Cursor(dict(cursor.charts), dict(cursor.fills))
     new = [sub.chart_slug for sub in subs if sub.chart_slug not in known_partitions]
-    for sub in due_for_check(subs, cursor, now):
+    due = due_for_check(subs, cursor, now)
+    if due and callable(active):
+        active = active()
+    for sub in due:
         slug = sub.chart_slug
+        pending = cursor.fills.get(slug)
+        if pending and launched(pending):
+            subscriptions.mark_history_launched(wh, slug, pending)
+            sub = dataclasses.replace(sub, historical_backfill_id=pending)
+            del cursor.fills[slug]
         history = sub.sync_historical_data and not sub.historical_backfill_id
         days = (
             rules.HISTORY_DAYS
@@ -131,23 +190,32 @@ def sync_tick(
             else rules.lookback_days(sub.frequency, sub.custom_interval_hours)
         )
         since = max(today - dt.timedelta(days=days), first_day())
+        timing = cursor.timing(slug)
         try:
-            available = client.available_rankings(slug, since=since).dates
-            stored = rankings.stored_dates(wh, slug)
-            if not stored and not [d for d in available if d >= since]:
-                available = client.available_rankings(slug, newest_only=True).dates
+            listing = client.available_rankings(slug, since=since)
+            stored = rankings.stored_stamps(wh, slug, first_day() if history else since)
+            if not stored and not listing.datetimes:
+                listing = client.available_rankings(slug, newest_only=True)
+        except api_errors.NotFound as exc:
+            if not timing.gone:
+                notes.append(f"{slug}: {exc} (asked again in a day)")
+            cursor.charts[slug] = check_timing.after_gone(timing, now)
+            continue
         except api_errors.SoundChartsError as exc:
             notes.append(f"{slug}: {exc}")
-            continue
-        cursor[slug] = now.isoformat()
-        fill = history_request(sub, available, stored, today) if history else None
+            continue  # still due: asked again at the next tick
+        listed = {dt.date.fromisoformat(s[:10]): s for s in listing.datetimes}
+        cursor.charts[slug] = check_timing.after_check(
+            timing, max(listed, default=None), now, sub.frequency, sub.custom_interval_hours
+        )
+        fill = history_request(sub, sorted(listed), set(stored), today) if history else None
         if fill is not None:
             requests.append(fill)
-            subscriptions.mark_history_launched(wh, slug, fill.run_key)
+            cursor.fills[slug] = fill.run_key
             notes.append(f"{slug}: historical fill {fill.run_key.split(':', 2)[2]}")
             continue  # the fill covers the recent dates too
-        requests += sync_requests(sub, available, stored, today, active)
-    return TickOutcome(requests, new, cursor, notes)
+        requests += sync_requests(sub, listed, stored, today, active)
+    return TickOutcome(requests, new, cursor, notes, checked=len(due))
 
 
 @dg.sensor(
@@ -162,22 +230,45 @@ def chart_sync_sensor(
     warehouse: WarehouseResource,
     soundcharts: SoundChartsResource,
 ):
+    """Its cursor holds when each chart is next checked (``check_timing``): a tick before any
+    chart is due reads the subscriptions and the partitions and asks the API nothing. The cursor
+    is returned on every path, a skip included: Dagster keeps the old cursor on a bare
+    ``SkipReason``, which would throw away the checks just made and repeat them every tick."""
     wh, client = warehouse.get(), soundcharts.get()
-    seeded = subscriptions.seed_defaults(wh, client)  # first run only: the table is empty
-    if seeded:
-        context.log.info(f"seeded subscriptions: {', '.join(s.chart_slug for s in seeded)}")
-    known = set(context.instance.get_dynamic_partitions(charts.name))
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    active = ActiveWork.of(context.instance, CASCADE_NAMES)
-    tick = sync_tick(wh, client, known, cursor, rules.utcnow(), active)
+    if context.cursor is None:  # the sensor's first evaluation: seed an empty table only
+        seeded = subscriptions.seed_defaults(wh, client)
+        if seeded:
+            context.log.info(f"seeded subscriptions: {', '.join(s.chart_slug for s in seeded)}")
+    instance = context.instance
+    tick = sync_tick(
+        wh,
+        client,
+        subscriptions.list_subscriptions(wh, active_only=True),
+        set(instance.get_dynamic_partitions(charts.name)),
+        Cursor.load(context.cursor),
+        rules.utcnow(),
+        lambda: ActiveWork.of(instance, CASCADE_NAMES),
+        launched=lambda key: bool(
+            instance.get_run_ids(dg.RunsFilter(tags={RUN_KEY_TAG: key}), limit=1)
+        ),
+    )
     for note in tick.notes:
         context.log.info(note)
-    if not tick.run_requests and not tick.new_partitions:
-        return dg.SkipReason("nothing due: " + ("; ".join(tick.notes) or "all charts up to date"))
+    reason = None
+    if not tick.run_requests:
+        added = (
+            f"; partitions added: {', '.join(tick.new_partitions)}" if tick.new_partitions else ""
+        )
+        reason = (
+            f"nothing due: {tick.checked} chart(s) checked; "
+            + ("; ".join(tick.notes) or "all charts up to date")
+            + added
+        )
     return dg.SensorResult(
         run_requests=tick.run_requests,
         dynamic_partitions_requests=(
             [charts.build_add_request(tick.new_partitions)] if tick.new_partitions else []
         ),
-        cursor=json.dumps(tick.cursor, sort_keys=True),
+        skip_reason=reason,
+        cursor=tick.cursor.dump(),
     )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from musiccharts_pipeline import clock
 from musiccharts_pipeline.warehouse import Warehouse
 
 MARTS = (
@@ -127,7 +128,7 @@ def render(
     incidents: Sequence | None = None,
 ) -> str:
     """The dashboard page: KPIs, open incidents, then a section per mart."""
-    generated_at = generated_at or dt.datetime.now(dt.timezone.utc)
+    generated_at = generated_at or clock.now().replace(tzinfo=dt.timezone.utc)
     sections = [
         kpis_section(marts),
         incidents_section(incidents),

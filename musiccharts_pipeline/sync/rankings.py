@@ -37,6 +37,17 @@ def stored_dates(wh: Warehouse, slug: str) -> set[dt.date]:
     return {pd.Timestamp(d).date() for d in frame.ranking_date}
 
 
+def stored_stamps(wh: Warehouse, slug: str, since: dt.date) -> dict[dt.date, str]:
+    """The datetime each stored ranking since ``since`` was listed with when it was fetched: a
+    listing that shows another one for the date is a republished (corrected) ranking."""
+    frame = wh.read_frame(
+        f"SELECT ranking_date, ranking_datetime FROM {SCHEMA}.chart_rankings "
+        "WHERE chart_slug = :slug AND ranking_date >= :since",
+        {"slug": slug, "since": since},
+    )
+    return {pd.Timestamp(r.ranking_date).date(): r.ranking_datetime for r in frame.itertuples()}
+
+
 def songs_in(wh: Warehouse, slug: str, dates: list[dt.date]) -> list[str]:
     """The distinct songs of one chart's stored rankings on ``dates``, sorted."""
     frame = wh.read_frame(
@@ -183,7 +194,7 @@ def sync_rankings(
         finished_at=utcnow(),
         duration_seconds=time.monotonic() - clock,
     )
-    write_rankings(wh, slug, fetched.good, log, now)
+    write_rankings(wh, slug, fetched.good, published, log, now)
     if fetched.raised is not None:
         raise fetched.raised
     outcomes = (
@@ -227,13 +238,17 @@ def sync_log(fetched: Fetched, quiet: list[dt.date], api_calls: int) -> pd.DataF
     )
 
 
-def rankings_frame(slug: str, good: dict[dt.date, m.Ranking], now: dt.datetime) -> pd.DataFrame:
+def rankings_frame(
+    slug: str, good: dict[dt.date, m.Ranking], published: dict[dt.date, str], now: dt.datetime
+) -> pd.DataFrame:
+    """One row per ranking; ``ranking_datetime`` is the datetime available-rankings listed it
+    with (what a later listing is compared with to see a republication)."""
     return pd.DataFrame(
         [
             {
                 "chart_slug": slug,
                 "ranking_date": d,
-                "ranking_datetime": r.date,
+                "ranking_datetime": published.get(d, r.date),
                 "entry_count": len(r.entries),
                 "fetched_at": now,
             }
@@ -246,6 +261,7 @@ def write_rankings(
     wh: Warehouse,
     slug: str,
     good: dict[dt.date, m.Ranking],
+    published: dict[dt.date, str],
     log: pd.DataFrame,
     now: dt.datetime,
 ) -> None:
@@ -256,7 +272,7 @@ def write_rankings(
             latest = good[max(good)]
             wh.upsert(chart_frame(latest.chart, now), "charts", ["slug"], conn=conn)
             wh.upsert(
-                rankings_frame(slug, good, now),
+                rankings_frame(slug, good, published, now),
                 "chart_rankings",
                 ["chart_slug", "ranking_date"],
                 conn=conn,

@@ -7,6 +7,8 @@ import datetime as dt
 import math
 import re
 
+from musiccharts_pipeline import clock
+
 METADATA_MAX_AGE = dt.timedelta(days=30)
 AUDIENCE_MAX_AGE = dt.timedelta(days=7)
 HISTORY_DAYS = 365  # "historical sync up to 1 year"
@@ -151,7 +153,8 @@ def _naive(value: dt.datetime) -> dt.datetime:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    """Now, naive UTC, from the project's one clock (simulated in tests and the soak)."""
+    return clock.now()
 
 
 def consecutive_ranges(dates: list[dt.date]) -> list[tuple[dt.date, dt.date]]:

@@ -33,7 +33,11 @@ class Simulator:
         self.config = config or SimulatorConfig(**overrides)
         if config is not None and overrides:
             self.config = dataclasses.replace(config, **overrides)
-        self.world = World(seed=self.config.seed, today=self.config.today)
+        self.world = World(
+            seed=self.config.seed,
+            today=self.config.today,
+            publish_on_clock=self.config.publish_on_clock,
+        )
         self._lock = threading.Lock()
         self.gate = Gate(self.config, self._lock)
         self.request_log: list[tuple[str, str, int]] = []

@@ -25,6 +25,8 @@ class SimulatorConfig:
     fault_seed: int = 0
     fault_reset_seconds: int = 0  # x-ratelimit-reset sent with injected rate-limit 429s
     slow_seconds: float = 0.3
+    #: each ranking appears at its own publication time on the project's clock (the soak)
+    publish_on_clock: bool = False
 
     @classmethod
     def from_env(cls, **overrides) -> SimulatorConfig:

@@ -111,21 +111,25 @@ class Routes:
         chart = self._chart(slug)
         light = chart.light()
         light.pop("metric", None)
-        dates = [atom(d) for d in reversed(self.world.chart_dates(chart))]
-        return page(dates, query, path, related=light)
+        stamps = [stamp for _, stamp in self.world.listed(chart)]
+        return page(stamps, query, path, related=light)
 
     def _ranking(self, query, path, slug, when):
         chart = self._chart(slug)
         if when == "latest":
-            date = self.world.chart_dates(chart)[-1]
+            listed = self.world.listed(chart)
+            if not listed:
+                raise ApiError(404, "Not found.")
+            date = listed[0][0]
         else:
             try:
                 date = dt.date.fromisoformat(when[:10])
             except ValueError:
                 raise ApiError(400, "Invalid date.", "argument") from None
-        ranking = self.world.ranking(chart, date)
-        if ranking is None:
+        served = self.world.published_ranking(chart, date)
+        if served is None:
             raise ApiError(404, "Not found.")
+        ranking, stamp = served
         items = []
         for k, i in enumerate(ranking.songs):
             song = self.world.song_object(i)
@@ -144,7 +148,7 @@ class Routes:
                     "timeOnChartUnit": "DOC" if chart.frequency == "daily" else "WOC",
                 }
             )
-        return page(items, query, path, related={"chart": chart.light(), "date": atom(date)})
+        return page(items, query, path, related={"chart": chart.light(), "date": stamp})
 
     def _song_index(self, uuid: str) -> int:
         i = self.world.song_index.get(uuid.lower())
@@ -206,7 +210,7 @@ class Routes:
         return {
             "artist": self.world.artist_light(a),
             "platform": platform,
-            "lastCrawlDate": atom(self.world.today),
+            "lastCrawlDate": atom(self.world.horizon()),
         }
 
     def _artist_audience(self, query, path, uuid, platform):
@@ -216,7 +220,7 @@ class Routes:
         start, end = self._window_dates(query)
         points = self.world.artist_followers(a, platform, start, end)
         if not points and not self.world.artist_followers(
-            a, platform, self.world.start, self.world.today
+            a, platform, self.world.start, self.world.horizon()
         ):
             raise ApiError(404, "No social account found for artist")
         return page(points, query, path, related=self._artist_related(a, platform))
@@ -237,7 +241,7 @@ class Routes:
             end = (
                 dt.date.fromisoformat(query["endDate"])
                 if query.get("endDate")
-                else self.world.today
+                else self.world.horizon()
             )
             start = (
                 dt.date.fromisoformat(query["startDate"])

@@ -17,6 +17,8 @@ import uuid as uuidlib
 
 import numpy as np
 
+from musiccharts_pipeline import clock
+from musiccharts_pipeline.soundcharts.simulator import schedule
 from musiccharts_pipeline.soundcharts.simulator.catalogue import (
     CHARTS,
     COUNTRIES,
@@ -69,9 +71,13 @@ class World:
         today: dt.date | None = None,
         n_songs: int = 3000,
         n_artists: int = 1200,
+        publish_on_clock: bool = False,
     ):
         self.seed = seed
-        self.today = today or dt.date.today()
+        self.today = today or clock.today()
+        #: rankings appear at their publication time on the project's clock (else every date up
+        #: to ``today`` is out), and audience series end at the clock's date
+        self.publish_on_clock = publish_on_clock
         self.start = self.today - dt.timedelta(days=HISTORY_DAYS)
         self.n_songs = n_songs
         self.n_artists = n_artists
@@ -243,6 +249,43 @@ class World:
         """Publication dates, oldest first."""
         return _chart_dates(chart.frequency, self.start, self.today)
 
+    def publication(self, chart: Chart, date: dt.date) -> schedule.Publication:
+        return _publication(self.seed, chart.slug, date)
+
+    def listed(self, chart: Chart) -> list[tuple[dt.date, str]]:
+        """The rankings out now, newest first, with the datetime available-rankings lists."""
+        dates = self.chart_dates(chart)
+        if not self.publish_on_clock:
+            return [(d, schedule.noon(d)) for d in reversed(dates)]
+        now = clock.now()
+        out = []
+        for date in reversed(dates):
+            if date > now.date():
+                continue
+            pub = self.publication(chart, date)
+            if pub.visible(now):
+                out.append((date, pub.stamp(now)))
+        return out
+
+    def published_ranking(self, chart: Chart, date: dt.date) -> tuple[Ranking, str] | None:
+        """The ranking of ``date`` as served now (corrected once a correction is out) and its
+        datetime; None before its publication."""
+        ranking = self.ranking(chart, date)
+        if ranking is None:
+            return None
+        if not self.publish_on_clock:
+            return ranking, schedule.noon(date)
+        now, pub = clock.now(), self.publication(chart, date)
+        if not pub.visible(now):
+            return None
+        if pub.corrected(now):
+            ranking = _corrected(ranking, _hash("fix", self.seed, chart.slug, date))
+        return ranking, pub.stamp(now)
+
+    def horizon(self) -> dt.date:
+        """The last day the world has data for: ``today``, or the clock's date if earlier."""
+        return min(self.today, clock.today()) if self.publish_on_clock else self.today
+
     def ranking(self, chart: Chart, date: dt.date) -> Ranking | None:
         history = self._history(chart.slug)
         idx = history["index"].get(date)
@@ -311,7 +354,7 @@ class World:
             return []
         release = max(self.release_date(i), self.start)
         points = []
-        day = min(end, self.today)
+        day = min(end, self.horizon())
         while day >= max(start, release):
             x = (day - release).days
             plots = []
@@ -336,7 +379,7 @@ class World:
         base, rate = h % 5_000_000, 50 + (h >> 8) % 20_000
         out = []
         day = max(start, self.start)
-        while day <= min(end, self.today):
+        while day <= min(end, self.horizon()):
             x = (day - self.start).days
             if _hash("skip", a, platform, x) % 17:
                 out.append(
@@ -359,7 +402,7 @@ class World:
         base = 10_000 + h % 20_000_000
         out = []
         day = max(start, self.start)
-        while day <= min(end, self.today):
+        while day <= min(end, self.horizon()):
             x = (day - self.start).days
             out.append(
                 {
@@ -369,6 +412,24 @@ class World:
             )
             day += dt.timedelta(days=1)
         return out
+
+
+@functools.lru_cache(maxsize=65536)
+def _publication(seed: int, slug: str, date: dt.date) -> schedule.Publication:
+    return schedule.publication(seed, slug, date)
+
+
+def _corrected(ranking: Ranking, h: int) -> Ranking:
+    """The ranking with two neighbouring entries swapped, as a correction would."""
+    k = h % (len(ranking.songs) - 1) if len(ranking.songs) > 1 else 0
+    fields = {}
+    names = ("songs", "old_positions", "entry_dates", "entry_states", "times_on_chart", "metrics")
+    for name in names:
+        values = list(getattr(ranking, name))
+        if len(values) > 1:
+            values[k], values[k + 1] = values[k + 1], values[k]
+        fields[name] = values
+    return dataclasses.replace(ranking, **fields)
 
 
 def _chart_dates(frequency: str, start: dt.date, today: dt.date) -> list[dt.date]:

@@ -1,0 +1,117 @@
+"""When the sync sensor checks a chart: the pure timing rules, and a simulated fortnight of
+publications on the project's clock against the simulator's publication schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+
+from musiccharts_pipeline.soundcharts.simulator import World, schedule
+from musiccharts_pipeline.sync import check_timing as ct
+
+DAY = dt.date(2026, 6, 1)
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute))
+
+
+def test_first_check_plans_the_next_day_or_waits_an_hour_for_today():
+    out = ct.after_check(ct.ChartTiming(), DAY, at(DAY, 15), "daily")
+    assert out.next_check == at(DAY + dt.timedelta(days=1), 0) and out.missed is None
+    # today's ranking is not out yet: it comes after now, asked again within the hour
+    late = ct.after_check(ct.ChartTiming(), DAY - dt.timedelta(days=1), at(DAY, 3), "daily")
+    assert late.missed == at(DAY, 3) and late.next_check == at(DAY, 4)
+
+
+def test_the_first_plan_is_the_midpoint_of_the_miss_and_the_find():
+    waiting = ct.ChartTiming(newest=DAY - dt.timedelta(days=1), missed=at(DAY, 6))
+    found = ct.after_check(waiting, DAY, at(DAY, 7), "daily")
+    assert found.plan == 6 * 60 + 30
+    assert found.next_check == at(DAY + dt.timedelta(days=1), 6, 30)  # the learned minute
+
+
+def test_the_staircase_moves_earlier_after_a_first_look_find_later_after_a_miss():
+    timing = ct.ChartTiming(newest=DAY, plan=300)
+    plan = ct.planned(timing, "daily")
+    hit = ct.after_check(timing, DAY + dt.timedelta(days=1), plan, "daily")
+    assert hit.plan == 300 - ct.EARLIER
+    missed = ct.after_check(timing, DAY, plan, "daily")
+    second = ct.after_check(missed, DAY + dt.timedelta(days=1), missed.next_check, "daily")
+    assert second.plan == 300 + ct.LATER
+    # a very late one, found by the hourly fallback, moves it by one step only
+    late = ct.after_check(missed, DAY, missed.next_check, "daily")
+    late = ct.after_check(
+        late, DAY + dt.timedelta(days=1), late.next_check + dt.timedelta(hours=5), "daily"
+    )
+    assert late.plan == 300 + ct.LATER
+
+
+def test_a_miss_at_the_plan_looks_again_in_half_an_hour_then_hourly():
+    timing = ct.ChartTiming(newest=DAY, plan=300)
+    plan = ct.planned(timing, "daily")
+    first = ct.after_check(timing, DAY, plan, "daily")
+    assert first.next_check == plan + ct.SECOND_LOOK and first.missed == plan
+    second = ct.after_check(first, DAY, first.next_check, "daily")
+    assert second.next_check == first.next_check + ct.FALLBACK
+
+
+def test_weekly_and_monthly_charts_expect_their_next_date():
+    assert ct.expected_after(dt.date(2026, 6, 5), "weekly") == dt.date(2026, 6, 12)
+    assert ct.expected_after(dt.date(2026, 1, 1), "monthly") == dt.date(2026, 2, 1)
+    assert ct.expected_after(dt.date(2026, 12, 1), "monthly") == dt.date(2027, 1, 1)
+    timing = ct.after_check(
+        ct.ChartTiming(), dt.date(2026, 6, 5), at(DAY + dt.timedelta(4), 9), "weekly"
+    )
+    assert timing.next_check == at(dt.date(2026, 6, 12), 0)
+
+
+def test_custom_interval_charts_are_polled_at_their_interval():
+    out = ct.after_check(ct.ChartTiming(), DAY, at(DAY, 10), "custom", custom_hours=6)
+    assert out.next_check == at(DAY, 16)
+
+
+def test_an_outage_catch_up_teaches_nothing():
+    waiting = ct.ChartTiming(newest=DAY - dt.timedelta(days=3), missed=at(DAY, 1), plan=60)
+    out = ct.after_check(waiting, DAY, at(DAY, 2), "daily")
+    assert out.plan == 60  # three dates at once: no publication time was seen
+
+
+def test_the_cursor_entry_round_trips_and_an_old_stamp_is_due():
+    timing = ct.ChartTiming(at(DAY, 5, 30), DAY, at(DAY, 5), 330, gone=False)
+    assert ct.ChartTiming.load(timing.dump()) == timing
+    assert ct.ChartTiming.load("2026-06-01T05:00:00").due(at(DAY, 0))
+
+
+def test_simulated_publications_cost_under_two_checks_and_are_seen_within_the_hour():
+    """Each chart checked on its own timing for 30 days against the simulator's schedule
+    (per-chart hour, jitter, late rankings), from a new subscription: the checks a tick at
+    every minute would make."""
+    world = World(seed=7, today=dt.date(2026, 12, 1))
+    charts = list(world.charts.values())
+    start = at(dt.date(2026, 6, 1), 0)
+    end = start + dt.timedelta(days=30)
+    checks, publications, delays = 0, 0, []
+    for chart in charts:
+        dates = [d for d in world.chart_dates(chart) if start.date() <= d < end.date()]
+        pubs = {d: schedule.publication(7, chart.slug, d).published_at for d in dates}
+        newest_before = max(d for d in world.chart_dates(chart) if d < start.date())
+        timing, now, seen = ct.ChartTiming(), start, set()
+        while now < end:
+            listed = [d for d, p in pubs.items() if p <= now]
+            newest = max(listed, default=newest_before)
+            checks += 1
+            for d in listed:
+                if d not in seen:
+                    seen.add(d)
+                    delays.append((now - pubs[d]).total_seconds() / 60)
+            timing = ct.after_check(timing, newest, now, chart.frequency)
+            # the sensor ticks every minute: the next tick at or after the planned check
+            now = max(timing.next_check, now + dt.timedelta(minutes=1)).replace(second=0)
+        publications += len([d for d in pubs.values() if d < end])
+    per_publication = checks / publications
+    p95 = statistics.quantiles(delays, n=20)[-1]
+    print(f"checks per publication {per_publication:.2f}, p95 delay {p95:.0f} min")
+    assert per_publication <= 2.0
+    assert p95 <= 60
+    assert max(delays) <= 60  # a late one too is seen within the hour after it appears
