@@ -21,18 +21,18 @@ import urllib.request
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.scheduler.instigation import TickData, TickStatus
 from dagster_shared.serdes import serialize_value
 
+from musiccharts_pipeline import clock
 from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.automation.cascade_sensor import cascade_sensor
-from musiccharts_pipeline.automation.sync_sensor import chart_sync_sensor
+from musiccharts_pipeline.automation.sync_sensor import CHECKS_PER_TICK, chart_sync_sensor
 from musiccharts_pipeline.partitions import days
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
+from musiccharts_pipeline.soundcharts.simulator import Simulator, SimulatorConfig
 from musiccharts_pipeline.sync import subscriptions
-from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline_tests.helpers import Sensors
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,73 +65,64 @@ query PartitionHealthQuery($assetKey: AssetKeyInput!) {
 """
 
 
-def _pipeline(tmp: Path) -> dict:
-    os.environ["SOUNDCHARTS_SIMULATOR_LATENCY_MS"] = "0"
+def _pipeline(tmp: Path, charts: int = 0) -> dict:
+    """A warehouse and an in-process simulator that knows ``charts`` charts beside its own."""
+    config = SimulatorConfig.from_env(latency=0, extra_charts=charts)
     return {
         "warehouse": WarehouseResource(url=f"duckdb:///{tmp}/w.duckdb"),
-        "soundcharts": SoundChartsResource.simulated(max_rps=0),
+        "soundcharts": SoundChartsResource.simulated(Simulator(config), max_rps=0),
     }
 
 
-def _subscribe_many(pipeline, sensors: Sensors, charts: int) -> None:
-    """The real default subscriptions plus synthetic ones up to ``charts``, each with its
-    chart partition, checked just now (so an idle tick asks the API nothing)."""
+def _subscribe_many(pipeline, charts: int) -> None:
+    """The real default subscriptions plus simulated daily charts up to ``charts``, subscribed
+    as `musiccharts charts add` subscribes them."""
     wh, client = pipeline["warehouse"].get(), pipeline["soundcharts"].get()
     real = list(subscriptions.DEFAULT_CHARTS[: min(charts, 5)])
-    for slug in real:
+    synthetic = [f"sim-chart-{i:04d}" for i in range(charts - len(real))]
+    for slug in real + synthetic:
         subscriptions.add(wh, client, slug)
-    synthetic = [f"bench-chart-{i:04d}" for i in range(charts - len(real))]
-    if synthetic:
-        now = utcnow()
-        rows = [
-            {
-                **subscriptions.Subscription(slug, "spotify", "daily").row(),
-                "created_at": now,
-                "updated_at": now,
-            }
-            for slug in synthetic
-        ]
-        wh.upsert(pd.DataFrame(rows), "chart_subscriptions", ["chart_slug"])
-    sensors.instance.add_dynamic_partitions("charts", real + synthetic)
-    now = utcnow().isoformat()
-    sensors.cursors["chart_sync_sensor"] = json.dumps({s: now for s in real + synthetic})
 
 
-def _tick_bytes(sensor, result) -> int:
+def _tick_bytes(sensor, data) -> int:
     """Bytes the daemon stores for one tick: its serialized tick row plus the cursor it keeps."""
-    cursor = result.cursor if isinstance(result, dg.SensorResult) else None
-    skip = result.skip_reason if isinstance(result, dg.SensorResult) else str(result)
     tick = TickData(
         instigator_origin_id="x" * 40,
         instigator_name=sensor.name,
         instigator_type=InstigatorType.SENSOR,
         status=TickStatus.SKIPPED,
         timestamp=time.time(),
-        skip_reason=skip,
-        cursor=cursor,
+        skip_reason=data.skip_message,
+        cursor=data.cursor,
         selector_id="x" * 40,
     )
-    return len(serialize_value(tick)) + len(cursor or "")
+    return len(serialize_value(tick)) + len(data.cursor or "")
 
 
-def _idle_evaluation(sensors: Sensors) -> tuple[float, int, int]:
-    """(seconds, stored bytes, largest cursor) of one idle tick of every sensor."""
+def _idle_evaluation(sensors: Sensors) -> tuple[float, int, int, int]:
+    """(seconds, stored bytes, largest cursor, API calls) of one idle tick of every sensor, a
+    minute after the previous one, through ``evaluate_tick`` with the cursors the ticks kept."""
+    simulator = sensors.resources["soundcharts"].get().simulator
+    calls_before = len(simulator.request_log)
+    clock.advance(dt.timedelta(minutes=1))
     started, stored = time.perf_counter(), 0
     results = []
     for sensor in SENSORS:
         with dg.build_sensor_context(
             instance=sensors.instance,
+            instance_ref=sensors.instance.get_ref(),
             cursor=sensors.cursors.get(sensor.name),
             resources=sensors.resources,
             definitions=sensors.defs,
         ) as context:
-            results.append((sensor, sensor(context)))
+            results.append((sensor, sensor.evaluate_tick(context)))
     seconds = time.perf_counter() - started
-    for sensor, result in results:
-        assert not getattr(result, "run_requests", None), f"{sensor.name} was not idle"
-        stored += _tick_bytes(sensor, result)
+    for sensor, data in results:
+        assert not data.run_requests, f"{sensor.name} was not idle"
+        sensors.cursors[sensor.name] = data.cursor
+        stored += _tick_bytes(sensor, data)
     cursors = [len(c or "") for c in sensors.cursors.values()]
-    return seconds, stored, max(cursors)
+    return seconds, stored, max(cursors), len(simulator.request_log) - calls_before
 
 
 @contextlib.contextmanager
@@ -146,18 +137,24 @@ def _instance(tmp: Path):
         instance.dispose()
 
 
-def _steady_state(pipeline, instance, charts: int) -> Sensors:
-    """``charts`` subscriptions, a few syncs carried through the cascade, the sensors ticked
-    until they have nothing left to ask (the analytics request is recorded, not run)."""
+def _steady_state(pipeline, instance, charts: int) -> tuple[Sensors, float]:
+    """``charts`` subscriptions, a few syncs carried through the cascade, then the sensors
+    ticked a minute apart on the simulated clock until every chart has been checked once (the
+    first syncs they request are recorded, not run) and nothing is left to ask. Returns the
+    sensors and the availability calls per chart those ticks made."""
     sensors = Sensors(pipeline, instance)
-    _subscribe_many(pipeline, sensors, charts)
-    today = pipeline["soundcharts"].get().simulator.world.today
+    _subscribe_many(pipeline, charts)
+    simulator = pipeline["soundcharts"].get().simulator
+    today = simulator.world.today
     for slug in ("top-50-fr", "global-28"):
         materialize_chart(pipeline, instance, slug, today - dt.timedelta(days=1), today)
-    for _ in range(3):
+    simulator.reset_log()
+    for _ in range(charts // CHECKS_PER_TICK + 3):
         for sensor in SENSORS:
             sensors.tick(sensor)
-    return sensors
+        clock.advance(dt.timedelta(minutes=1))
+    checks = simulator.counts()["available_rankings"]
+    return sensors, checks / charts
 
 
 def _free_port() -> int:
@@ -225,8 +222,8 @@ def _partition_health_seconds(home: Path, rounds: int = 3) -> float:
 def _first_sync_runs(tmp: Path) -> int:
     """Runs the sync sensor requests on a fresh start with the default subscriptions."""
     pipeline = _pipeline(tmp)
-    sensors = Sensors(pipeline, dg.DagsterInstance.ephemeral())
-    return len(sensors.tick(chart_sync_sensor))
+    with _instance(tmp) as (instance, _):
+        return len(Sensors(pipeline, instance).tick(chart_sync_sensor))
 
 
 def _duplicates_and_builds(tmp: Path) -> tuple[int, int]:
@@ -270,19 +267,25 @@ def bench_automation(quick: bool = False) -> dict:
         for charts in sizes:
             tmp = Path(tmp_root) / f"c{charts}"
             tmp.mkdir()
-            pipeline = _pipeline(tmp)
-            with _instance(tmp) as (instance, home):
-                sensors = _steady_state(pipeline, instance, charts)
+            pipeline = _pipeline(tmp, charts)
+            evening = dt.datetime.combine(
+                pipeline["soundcharts"].get().simulator.world.today, dt.time(20)
+            )
+            with _instance(tmp) as (instance, home), clock.simulated(evening):
+                sensors, checks_per_chart = _steady_state(pipeline, instance, charts)
                 runs = [_idle_evaluation(sensors) for _ in range(3)]
                 measured[charts] = {
                     "seconds": statistics.median(r[0] for r in runs),
                     "bytes": max(r[1] for r in runs),
                     "cursor": max(r[2] for r in runs),
+                    "idle_calls": sum(r[3] for r in runs),
+                    "checks_per_chart": checks_per_chart,
                     "partitions": len(instance.get_dynamic_partitions("charts"))
                     * len(days.get_partition_keys()),
                     "health": _partition_health_seconds(home),
                 }
-        first_runs = _first_sync_runs(Path(tmp_root))
+        (Path(tmp_root) / "first").mkdir()
+        first_runs = _first_sync_runs(Path(tmp_root) / "first")
         (Path(tmp_root) / "dup").mkdir()
         duplicates, builds = _duplicates_and_builds(Path(tmp_root) / "dup")
     small, large = measured[sizes[0]], measured[sizes[1]]
@@ -292,6 +295,8 @@ def bench_automation(quick: bool = False) -> dict:
         "automation_eval_seconds_500": large["seconds"],
         "automation_bytes_per_eval_500": large["bytes"],
         "sensor_cursor_bytes_500": large["cursor"],
+        "automation_idle_api_calls_500": large["idle_calls"],
+        "automation_checks_per_chart_500": large["checks_per_chart"],
         "partitions_per_asset_500": large["partitions"],
         "partition_health_500_over_5": large["health"] / small["health"],
         "partition_health_seconds_5": small["health"],
@@ -306,6 +311,10 @@ TARGETS = {
     "automation_eval_500_over_5": ("<=", 1.5),
     "automation_bytes_per_eval_500": ("<=", 1_000_000),
     "sensor_cursor_bytes_500": ("<=", 100_000),
+    # idle ticks (every chart checked, its next check not come) ask the API nothing, and the
+    # ticks that checked asked once per chart: a dropped cursor would ask again every tick
+    "automation_idle_api_calls_500": ("==", 0),
+    "automation_checks_per_chart_500": ("<=", 1.0),
     "partition_health_500_over_5": ("<=", 3),
     "duplicate_requests": ("==", 0),
     "dbt_builds_per_sync": ("==", 1),

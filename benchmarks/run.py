@@ -69,8 +69,10 @@ def measure(args: argparse.Namespace) -> dict:
     return results
 
 
-def print_table(results: dict) -> None:
-    """Each figure that has a target, against it; then the other measurements."""
+def print_table(results: dict) -> list[str]:
+    """Each figure that has a target, against it; then the other measurements. Returns the
+    figures that missed their target."""
+    missed = []
     targets = {}
     for _, module, _ in steps(quick=False):
         targets.update(figure(module).TARGETS)
@@ -81,10 +83,13 @@ def print_table(results: dict) -> None:
         value = results[key]
         met = {">=": value >= target, "<=": value <= target, "==": value == target}[op]
         print(f"{key:<34}{value:>12.3f}  {op}{target:<6} {'yes' if met else 'NO'}")
+        if not met:
+            missed.append(f"{key} = {value:.3f} (target {op} {target})")
     print("\nother measurements:")
     for key, value in sorted(results.items()):
         if key not in targets:
             print(f"  {key:<34} {value}")
+    return missed
 
 
 def main() -> int:
@@ -93,9 +98,11 @@ def main() -> int:
     os.environ.setdefault("MUSICCHARTS_PARTITION_START", "2025-01-01")
     results = measure(args)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    print_table(results)
+    missed = print_table(results)
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
-    return 0
+    for line in missed:
+        print(f"missed target: {line}", file=sys.stderr)
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

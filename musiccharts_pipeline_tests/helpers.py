@@ -45,6 +45,8 @@ class Sensors:
         (the old one on a bare skip, as the daemon does) and applying its partition requests."""
         with dg.build_sensor_context(  # a context manager: it sets the resources up
             instance=self.instance,
+            # as the daemon's: run requests resolve against the tick's own partition requests
+            instance_ref=self.instance.get_ref() if self.instance.is_persistent else None,
             cursor=self.cursors.get(sensor.name),
             resources=self.resources,
             definitions=self.defs,

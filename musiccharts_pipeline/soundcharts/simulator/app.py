@@ -37,6 +37,7 @@ class Simulator:
             seed=self.config.seed,
             today=self.config.today,
             publish_on_clock=self.config.publish_on_clock,
+            extra_charts=self.config.extra_charts,
         )
         self._lock = threading.Lock()
         self.gate = Gate(self.config, self._lock)

@@ -27,6 +27,7 @@ class SimulatorConfig:
     slow_seconds: float = 0.3
     #: each ranking appears at its own publication time on the project's clock (the soak)
     publish_on_clock: bool = False
+    extra_charts: int = 0  # daily charts sim-chart-0000... beside the catalogue's, for scale
 
     @classmethod
     def from_env(cls, **overrides) -> SimulatorConfig:

@@ -72,6 +72,7 @@ class World:
         n_songs: int = 3000,
         n_artists: int = 1200,
         publish_on_clock: bool = False,
+        extra_charts: int = 0,
     ):
         self.seed = seed
         self.today = today or clock.today()
@@ -82,6 +83,9 @@ class World:
         self.n_songs = n_songs
         self.n_artists = n_artists
         self.charts = {c[0]: Chart(*c) for c in CHARTS}
+        for k in range(extra_charts):  # more daily charts over the same songs, for scale
+            slug = f"sim-chart-{k:04d}"
+            self.charts[slug] = Chart(slug, f"Simulated {k}", "spotify", "daily", None, None, 50)
         rng = np.random.default_rng(seed)
         span = HISTORY_DAYS + 120
         # global popularity curve of each song: peak day (relative to start), width, height
