@@ -214,20 +214,19 @@ def _cmd_charts_sync(args: argparse.Namespace) -> int:
     sub = subs.get_subscription(wh, args.slug)
     if sub is None:
         raise CliError(f"no subscription for chart {args.slug!r}: add it first")
-    if args.date:
-        start = end = _date(args.date)
-    elif args.start:
-        start, end = _date(args.start), _date(args.end) if args.end else rules.utcnow().date()
-    else:
-        dates = client.available_rankings(sub.chart_slug, newest_only=True).dates
-        if not dates:
-            raise CliError(f"{args.slug} has no published ranking")
-        start = end = dates[-1]
-    first = dt.date.fromisoformat(settings.partition_start())
-    if start < first:
-        raise CliError(
-            f"{start} is before the first partition date {first} (MUSICCHARTS_PARTITION_START)"
+    try:
+        start, end = rules.manual_range(
+            _date(args.date) if args.date else None,
+            _date(args.start) if args.start else None,
+            _date(args.end) if args.end else None,
+            rules.utcnow().date(),
+            dt.date.fromisoformat(settings.partition_start()),
+            lambda: max(
+                client.available_rankings(sub.chart_slug, newest_only=True).dates, default=None
+            ),
         )
+    except rules.InvalidRange as exc:
+        raise CliError(f"{args.slug}: {exc}") from None
     result = materialize_chart(_instance(), sub, start, end)
     print(
         f"{args.slug} {start}..{end}: {'ok' if result.success else 'FAILED'} (run {result.run_id})"
@@ -245,12 +244,8 @@ def _cmd_charts_status(args: argparse.Namespace) -> int:
     if frame.empty:
         print("no subscriptions yet")
         return 0
-    frame["success_rate"] = [
-        None if math.isnan(v or math.nan) else f"{v:.0%}" for v in frame.success_rate
-    ]
-    frame["mean_seconds"] = [
-        None if math.isnan(v or math.nan) else round(v, 2) for v in frame.mean_seconds
-    ]
+    frame["success_rate"] = [f"{v:.0%}" if _known(v) else None for v in frame.success_rate]
+    frame["mean_seconds"] = [round(v, 2) if _known(v) else None for v in frame.mean_seconds]
     _print_table(
         frame.to_dict("records"),
         [

@@ -65,3 +65,40 @@ def test_subscription_lifecycle(env, capsys):
     assert cli.main(["charts", "remove", "tiktok-top-50-weekly"]) == 0
     assert cli.main(["charts", "pause", "tiktok-top-50-weekly"]) == 2
     assert "no subscription" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--from", "2026-12-05", "--to", "2026-12-01"], "from 2026-12-05 is after to 2026-12-01"),
+        (["--to", "2026-12-01"], "a range needs its start (from)"),
+        (["--date", "2026-12-01", "--from", "2026-11-01"], "either a date or a from/to range"),
+        (["--from", "2999-01-01", "--to", "2999-01-02"], "2999-01-02 is in the future"),
+    ],
+)
+def test_a_manual_sync_refuses_a_bad_range_as_the_api_does_and_runs_nothing(
+    env, capsys, argv, message
+):
+    import dagster as dg
+
+    assert cli.main(["charts", "add", "top-50-fr"]) == 0
+    assert cli.main(["charts", "sync", "top-50-fr", *argv]) == 2
+    assert message in capsys.readouterr().err
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_runs_count() == 0
+
+
+def test_status_shows_a_chart_that_fails_every_sync_as_zero_percent(env, capsys):
+    simulator = resources_from_env(resolved=True)["soundcharts"].get().simulator  # the command's
+
+    def misdated(body, path):  # every ranking breaks the contract: its partition fails
+        body["related"]["date"] = "1999-01-01T12:00:00+00:00"
+        return body
+
+    assert cli.main(["charts", "add", "top-50-fr"]) == 0
+    simulator.tampering["ranking"] = misdated
+    assert cli.main(["charts", "sync", "top-50-fr"]) == 1
+    capsys.readouterr()
+    assert cli.main(["charts", "status"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "top-50-fr" in line)
+    assert "0%" in row

@@ -223,12 +223,21 @@ def test_a_failed_check_stays_due_and_keeps_the_other_charts(pipeline, ticker):
     before = json.loads(tick.cursor)["charts"]
     tick.cursor = json.dumps({"charts": {"viral-50-global": before["viral-50-global"]}})
     client.simulator.set_faults({"server_error": 1.0})
-    assert tick() == []
-    after = json.loads(tick.cursor)["charts"]
-    assert after == {"viral-50-global": before["viral-50-global"]}  # top-50-fr: still due
-    assert "top-50-fr: SoundCharts API 5" in tick.skip_message
-    client.simulator.set_faults({})
-    assert [r.tags["musiccharts/chart"] for r in tick()] == ["top-50-fr"]
+    with clock.simulated(utcnow()):
+        assert tick() == []
+        after = json.loads(tick.cursor)["charts"]
+        assert after["viral-50-global"] == before["viral-50-global"]  # the others kept
+        assert after["top-50-fr"]["f"] == 1  # top-50-fr: due again at the next tick
+        assert "top-50-fr: SoundCharts API 5" in tick.skip_message
+        clock.advance(dt.timedelta(minutes=1))
+        assert tick() == []
+        assert json.loads(tick.cursor)["charts"]["top-50-fr"]["f"] == 2  # then 2 minutes later
+        client.simulator.set_faults({})
+        clock.advance(dt.timedelta(minutes=1))
+        assert tick() == []  # not yet: backing off while the failures go on
+        clock.advance(dt.timedelta(minutes=1))
+        assert [r.tags["musiccharts/chart"] for r in tick()] == ["top-50-fr"]
+        assert "f" not in json.loads(tick.cursor)["charts"]["top-50-fr"]
 
 
 def test_a_chart_the_api_no_longer_knows_is_reported_once_not_asked_every_tick(pipeline, ticker):

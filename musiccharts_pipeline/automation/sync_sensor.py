@@ -203,7 +203,8 @@ def sync_tick(
             continue
         except api_errors.SoundChartsError as exc:
             notes.append(f"{slug}: {exc}")
-            continue  # still due: asked again at the next tick
+            cursor.charts[slug] = check_timing.after_failure(timing, now)  # still due
+            continue
         listed = {dt.date.fromisoformat(s[:10]): s for s in listing.datetimes}
         cursor.charts[slug] = check_timing.after_check(
             timing, max(listed, default=None), now, sub.frequency, sub.custom_interval_hours

@@ -453,32 +453,27 @@ def sync_subscription(
 
 def sync_range(st: ServeState, slug: str, body: SyncRequest) -> tuple[dt.date, dt.date]:
     """The dates to sync: one date, a range, or (neither) the newest published ranking."""
-    if body.date and (body.start or body.end):
-        raise bad("give either date or from/to, not both")
-    today = rules.utcnow().date()
-    if body.date:
-        start = end = parse_date(body.date, "date")
-    elif body.start:
-        start = parse_date(body.start, "from")
-        end = parse_date(body.end, "to") if body.end else today
-    elif body.end:
-        raise bad("to needs from")
-    else:
+
+    def newest() -> dt.date | None:
         try:
             dates = st.soundcharts().available_rankings(slug, newest_only=True).dates
         except api_errors.SoundChartsError as exc:
             raise ApiError(502, f"the SoundCharts API did not answer: {exc}") from None
         if not dates:
             raise not_found(f"{slug} has no published ranking")
-        start = end = dates[-1]
-    first = dt.date.fromisoformat(settings.partition_start())
-    if start > end:
-        raise bad(f"from {start} is after to {end}")
-    if start < first:
-        raise bad(f"{start} is before the first partition date {first}")
-    if end > today + dt.timedelta(days=1):
-        raise bad(f"{end} is in the future")
-    return start, end
+        return dates[-1]
+
+    try:
+        return rules.manual_range(
+            parse_date(body.date, "date") if body.date else None,
+            parse_date(body.start, "from") if body.start else None,
+            parse_date(body.end, "to") if body.end else None,
+            rules.utcnow().date(),
+            dt.date.fromisoformat(settings.partition_start()),
+            newest,
+        )
+    except rules.InvalidRange as exc:
+        raise bad(str(exc)) from None
 
 
 @router.get("/subscriptions/{slug}/status")

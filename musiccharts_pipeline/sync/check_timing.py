@@ -21,8 +21,11 @@ Each chart publishes at its own hour with some jitter, so the checks are timed t
   midnight; the first find after a miss gives the first plan (the midpoint of miss and find).
 - A catch-up over several dates (after an outage) teaches nothing: no publication time was seen.
 - Custom-interval charts are polled at their interval: they have no publication day to learn.
-- A failed check changes nothing, so the chart stays due for the next tick; a chart the API no
-  longer knows is asked again after a day, not every minute.
+- A failed check (an outage, a 5xx after the client's own retries, a spent quota) keeps the
+  chart due: it is asked again at the next tick, then after 2, 4, 8... minutes while the
+  failures go on, never more than ``FALLBACK`` apart, so a two-hour outage costs a few checks
+  per chart instead of one every minute. A chart the API no longer knows is asked again after a
+  day, not every minute.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class ChartTiming:
     missed: dt.datetime | None = None  # the last check that did not find the expected ranking
     plan: int | None = None  # minutes after the ranking date's midnight of the first look
     gone: bool = False  # the API answered 404 for the chart
+    failures: int = 0  # checks failed in a row
 
     def due(self, now: dt.datetime) -> bool:
         return self.next_check is None or self.next_check <= now
@@ -64,6 +68,8 @@ class ChartTiming:
             out["p"] = self.plan
         if self.gone:
             out["g"] = 1
+        if self.failures:
+            out["f"] = self.failures
         return out
 
     @classmethod
@@ -76,6 +82,7 @@ class ChartTiming:
             missed=_datetime(value.get("m")),
             plan=int(value["p"]) if value.get("p") is not None else None,
             gone=bool(value.get("g")),
+            failures=int(value.get("f", 0)),
         )
 
 
@@ -118,7 +125,9 @@ def after_check(
     """The chart's timing once a check at ``now`` listed ``newest`` as its newest ranking."""
     if frequency == "custom" or custom_hours:
         interval = rules.check_interval(frequency, custom_hours)
-        return dataclasses.replace(timing, next_check=now + interval, newest=newest, gone=False)
+        return dataclasses.replace(
+            timing, next_check=now + interval, newest=newest, gone=False, failures=0
+        )
     if newest is None:  # nothing published at all yet
         return ChartTiming(next_check=now + FALLBACK, plan=timing.plan)
     if timing.newest is not None and newest > timing.newest:
@@ -138,15 +147,21 @@ def after_check(
         return first
     plan = planned(timing, frequency)
     if now < plan:  # asked before the plan (a forced check): keep the plan
-        return dataclasses.replace(timing, next_check=plan, gone=False)
+        return dataclasses.replace(timing, next_check=plan, gone=False, failures=0)
     learned = timing.plan is not None
     step = SECOND_LOOK if learned and now < plan + SECOND_LOOK else FALLBACK
-    return dataclasses.replace(timing, next_check=now + step, missed=now, gone=False)
+    return dataclasses.replace(timing, next_check=now + step, missed=now, gone=False, failures=0)
 
 
 def after_gone(timing: ChartTiming, now: dt.datetime) -> ChartTiming:
     """A 404 for the chart: asked again after a day, reported once (``gone`` was False)."""
-    return dataclasses.replace(timing, next_check=now + GONE_RETRY, gone=True)
+    return dataclasses.replace(timing, next_check=now + GONE_RETRY, gone=True, failures=0)
+
+
+def after_failure(timing: ChartTiming, now: dt.datetime) -> ChartTiming:
+    """A check that failed: due again at the next tick, then backing off to ``FALLBACK``."""
+    wait = min(dt.timedelta(minutes=2**timing.failures), FALLBACK)
+    return dataclasses.replace(timing, next_check=now + wait, failures=timing.failures + 1)
 
 
 def _learn(timing: ChartTiming, newest: dt.date, now: dt.datetime, frequency: str) -> int | None:

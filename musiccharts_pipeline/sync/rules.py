@@ -6,6 +6,7 @@ import bisect
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
 
 from musiccharts_pipeline import clock
 
@@ -155,6 +156,47 @@ def _naive(value: dt.datetime) -> dt.datetime:
 def utcnow() -> dt.datetime:
     """Now, naive UTC, from the project's one clock (simulated in tests and the soak)."""
     return clock.now()
+
+
+class InvalidRange(ValueError):
+    pass
+
+
+def manual_range(
+    date: dt.date | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    today: dt.date,
+    first_partition: dt.date,
+    newest: Callable[[], dt.date | None],
+) -> tuple[dt.date, dt.date]:
+    """The dates of a manual sync (the CLI's ``charts sync`` and the API's): one date, a range
+    (``end`` defaults to today), or neither: the newest published ranking, from ``newest()``.
+    Refuses a date with a range, an end without a start, a reversed range, a date before the
+    first partition or after tomorrow (a chart dated ahead in another time zone)."""
+    if date and (start or end):
+        raise InvalidRange("give either a date or a from/to range, not both")
+    if date:
+        start = end = date
+    elif start:
+        end = end or today
+    elif end:
+        raise InvalidRange("a range needs its start (from) as well as its end (to)")
+    else:
+        latest = newest()
+        if latest is None:
+            raise InvalidRange("the chart has no published ranking")
+        start = end = latest
+    if start > end:
+        raise InvalidRange(f"from {start} is after to {end}")
+    if start < first_partition:
+        raise InvalidRange(
+            f"{start} is before the first partition date {first_partition} "
+            "(MUSICCHARTS_PARTITION_START)"
+        )
+    if end > today + dt.timedelta(days=1):
+        raise InvalidRange(f"{end} is in the future")
+    return start, end
 
 
 def consecutive_ranges(dates: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
