@@ -24,15 +24,21 @@ def test_first_check_plans_the_next_day_or_waits_an_hour_for_today():
     assert late.missed == at(DAY, 3) and late.next_check == at(DAY, 4)
 
 
-def test_the_first_plan_is_the_midpoint_of_the_miss_and_the_find():
-    waiting = ct.ChartTiming(newest=DAY - dt.timedelta(days=1), missed=at(DAY, 6))
-    found = ct.after_check(waiting, DAY, at(DAY, 7), "daily")
-    assert found.plan == 6 * 60 + 30
-    assert found.next_check == at(DAY + dt.timedelta(days=1), 6, 30)  # the learned minute
+def test_the_first_plan_is_the_earliest_of_two_watched_publications():
+    waiting = ct.ChartTiming(newest=DAY - dt.timedelta(days=1), missed=at(DAY, 9))
+    once = ct.after_check(waiting, DAY, at(DAY, 10), "daily")  # a late one: 09:30
+    assert (once.plan, once.samples) == (9 * 60 + 30, 1)
+    tomorrow = DAY + dt.timedelta(days=1)
+    assert once.next_check == at(tomorrow, 0)  # still watched hourly from midnight
+    missed = ct.after_check(once, DAY, at(tomorrow, 6), "daily")
+    assert missed.next_check == at(tomorrow, 7)
+    twice = ct.after_check(missed, tomorrow, at(tomorrow, 7), "daily")
+    assert (twice.plan, twice.samples) == (6 * 60 + 30, 2)
+    assert twice.next_check == at(tomorrow + dt.timedelta(days=1), 6, 30)  # the learned minute
 
 
 def test_the_staircase_moves_earlier_after_a_first_look_find_later_after_a_miss():
-    timing = ct.ChartTiming(newest=DAY, plan=300)
+    timing = ct.ChartTiming(newest=DAY, plan=300, samples=ct.LEARN_FROM)
     plan = ct.planned(timing, "daily")
     hit = ct.after_check(timing, DAY + dt.timedelta(days=1), plan, "daily")
     assert hit.plan == 300 - ct.EARLIER
@@ -48,7 +54,7 @@ def test_the_staircase_moves_earlier_after_a_first_look_find_later_after_a_miss(
 
 
 def test_a_miss_at_the_plan_looks_again_in_half_an_hour_then_hourly():
-    timing = ct.ChartTiming(newest=DAY, plan=300)
+    timing = ct.ChartTiming(newest=DAY, plan=300, samples=ct.LEARN_FROM)
     plan = ct.planned(timing, "daily")
     first = ct.after_check(timing, DAY, plan, "daily")
     assert first.next_check == plan + ct.SECOND_LOOK and first.missed == plan
@@ -72,27 +78,28 @@ def test_custom_interval_charts_are_polled_at_their_interval():
 
 
 def test_an_outage_catch_up_teaches_nothing():
-    waiting = ct.ChartTiming(newest=DAY - dt.timedelta(days=3), missed=at(DAY, 1), plan=60)
+    waiting = ct.ChartTiming(
+        newest=DAY - dt.timedelta(days=3), missed=at(DAY, 1), plan=60, samples=ct.LEARN_FROM
+    )
     out = ct.after_check(waiting, DAY, at(DAY, 2), "daily")
     assert out.plan == 60  # three dates at once: no publication time was seen
 
 
 def test_the_cursor_entry_round_trips_and_an_old_stamp_is_due():
-    timing = ct.ChartTiming(at(DAY, 5, 30), DAY, at(DAY, 5), 330, gone=False)
+    timing = ct.ChartTiming(at(DAY, 5, 30), DAY, at(DAY, 5), 330, samples=1, failures=2)
     assert ct.ChartTiming.load(timing.dump()) == timing
     assert ct.ChartTiming.load("2026-06-01T05:00:00").due(at(DAY, 0))
 
 
 def test_simulated_publications_cost_under_two_checks_and_are_seen_within_the_hour():
-    """Each chart checked on its own timing for 30 days against the simulator's schedule
-    (per-chart hour, jitter, late rankings), from a new subscription: the checks a tick at
-    every minute would make."""
+    """Each chart checked on its own timing against the simulator's schedule (per-chart hour,
+    jitter, late rankings) from a new subscription, at the minutes a sensor ticking every minute
+    would check it; counted over the 30 days after a three-day warm-up (the learning)."""
     world = World(seed=7, today=dt.date(2026, 12, 1))
-    charts = list(world.charts.values())
-    start = at(dt.date(2026, 6, 1), 0)
-    end = start + dt.timedelta(days=30)
+    warm = at(dt.date(2026, 6, 4), 0)
+    start, end = warm - dt.timedelta(days=3), warm + dt.timedelta(days=30)
     checks, publications, delays = 0, 0, []
-    for chart in charts:
+    for chart in world.charts.values():
         dates = [d for d in world.chart_dates(chart) if start.date() <= d < end.date()]
         pubs = {d: schedule.publication(7, chart.slug, d).published_at for d in dates}
         newest_before = max(d for d in world.chart_dates(chart) if d < start.date())
@@ -100,15 +107,15 @@ def test_simulated_publications_cost_under_two_checks_and_are_seen_within_the_ho
         while now < end:
             listed = [d for d, p in pubs.items() if p <= now]
             newest = max(listed, default=newest_before)
-            checks += 1
+            checks += now >= warm
             for d in listed:
                 if d not in seen:
                     seen.add(d)
-                    delays.append((now - pubs[d]).total_seconds() / 60)
+                    if pubs[d] >= warm:
+                        delays.append((now - pubs[d]).total_seconds() / 60)
             timing = ct.after_check(timing, newest, now, chart.frequency)
-            # the sensor ticks every minute: the next tick at or after the planned check
             now = max(timing.next_check, now + dt.timedelta(minutes=1)).replace(second=0)
-        publications += len([d for d in pubs.values() if d < end])
+        publications += len([p for p in pubs.values() if warm <= p < end])
     per_publication = checks / publications
     p95 = statistics.quantiles(delays, n=20)[-1]
     print(f"checks per publication {per_publication:.2f}, p95 delay {p95:.0f} min")
