@@ -196,6 +196,44 @@ def test_server_error_after_retries_is_typed(http_simulator):
     assert len(sim.request_log) == 3
 
 
+def test_a_dead_host_costs_retries_plus_one_connection_attempts_and_bounded_time():
+    """A loopback listener that accepts and hangs up at once: every attempt is one accepted
+    connection. One retry layer: ``retries + 1`` attempts, not that many times another's."""
+    import socket
+
+    accepted = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            accepted.append(time.monotonic())
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    client = SoundChartsClient(url, "a", "b", max_rps=0, retries=3, backoff=0.01, timeout=2)
+    started = time.monotonic()
+    try:
+        with pytest.raises(errors.TransportError, match="after retries"):
+            client.song("00000000-0000-4000-8000-000000000000")
+    finally:
+        stop.set()
+        thread.join(5)
+        listener.close()
+        client.close()
+    assert len(accepted) == 3 + 1
+    assert time.monotonic() - started < 5
+
+
 def test_per_minute_limit_sends_reset_header(http_simulator):
     sim, url = http_simulator
     sim.config.rate_limit_per_minute = 2

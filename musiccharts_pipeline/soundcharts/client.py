@@ -218,10 +218,11 @@ class SoundChartsClient:
                 f"request failed after retries: {type(exc).__name__}", url=self._display(path)
             ) from None
 
+    # The one retry layer for what urllib3's Retry cannot see: a body cut short after the status
+    # line came back. Connection failures and retryable statuses are urllib3's alone (a dead host
+    # costs ``retries + 1`` attempts, not that many times this decorator's).
     @retry(
-        retry=retry_if_exception_type(
-            (requests.exceptions.ChunkedEncodingError, requests.ConnectionError, _BodyTruncated)
-        ),
+        retry=retry_if_exception_type((requests.exceptions.ChunkedEncodingError, _BodyTruncated)),
         wait=wait_random_exponential(multiplier=0.1, max=5),
         stop=stop_after_attempt(4),
         reraise=True,
