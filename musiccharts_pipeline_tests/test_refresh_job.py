@@ -44,3 +44,22 @@ def test_refresh_stale_job_refreshes_aged_entities(pipeline):
     # audience: only the dates after the newest stored one (today's points are stored already)
     assert counts.get("song_audience", 0) == 0
     assert refresh.stale_work(wh).api_calls == 0
+    # the refresh is a materialization of what it rewrote, so the analytics build follows it
+    wrote = {
+        e.asset_key.to_user_string()
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+    }
+    assert wrote == {"tracks", "genres"}
+    from musiccharts_pipeline.automation.cascade_sensor import analytics_request
+    from musiccharts_pipeline_tests.helpers import _defs
+
+    graph = _defs(pipeline).resolve_asset_graph()
+    refresh_ids = [
+        r.storage_id
+        for r in instance.fetch_materializations(dg.AssetKey("tracks"), limit=10).records
+        if r.run_id == result.run_id
+    ]
+    request, _ = analytics_request(instance, graph, wh, min(refresh_ids) - 1)
+    selected = {k.to_user_string() for k in request.asset_selection}
+    assert "top_tracks" in selected and "genre_popularity" in selected

@@ -16,16 +16,33 @@ def refresh_stale_entities(
     todo = refresh.stale_work(wh)
     context.log.info(f"stale work: {todo.summary()}")
     done = refresh.refresh(client, wh, todo, log=context.log.info)
-    context.log_event(
-        dg.AssetObservation(
-            asset_key="tracks",
-            metadata={
-                "stale_work": dg.MetadataValue.json(todo.summary()),
-                "refreshed": dg.MetadataValue.json(done),
-                **meter.metadata(),
-            },
-        )
-    )
+    metadata = {
+        "stale_work": dg.MetadataValue.json(todo.summary()),
+        "refreshed": dg.MetadataValue.json(done),
+        **meter.metadata(),
+    }
+    # a materialization (not an observation) of each asset whose tables it rewrote: the
+    # cascade_sensor builds the marts downstream of materializations, so the refresh reaches dbt
+    for key in refreshed_assets(done):
+        context.log_event(dg.AssetMaterialization(asset_key=key, metadata=metadata))
+    if not refreshed_assets(done):
+        context.log_event(dg.AssetObservation(asset_key="tracks", metadata=metadata))
+
+
+def refreshed_assets(done: dict) -> list[str]:
+    """The cascade assets whose tables a refresh that did ``done`` rewrote."""
+    keys = []
+    if done["tracks"]:
+        keys.append("tracks")
+    if done["artists"]:
+        keys.append("artists")
+    if done["tracks"] or done["artists"]:
+        keys.append("genres")
+    if done["track_audience_rows"]:
+        keys.append("track_audience")
+    if done["artist_audience_rows"]:
+        keys.append("artist_audience")
+    return keys
 
 
 @dg.job(description="Refresh metadata older than 30 days and audience older than 7 days.")
