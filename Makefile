@@ -26,11 +26,14 @@ run: install dagster-home
 
 # Started from inside DAGSTER_HOME: `dagster dev` warns about (and ignores) a dagster.yaml in its
 # working directory, and the root one is the production instance. exec: Ctrl-C and SIGTERM
-# reach dagster dev itself, which stops the webserver, daemon and code server. Its notice that
+# reach dagster dev itself, which stops the webserver, daemon and code server; the launcher
+# gives it SIGINT and SIGTERM at their defaults even when a script started it in the background
+# with them ignored (musiccharts_pipeline/launch.py). Its notice that
 # `dg dev` supersedes it is silenced: this project's workspace is what `dagster dev` loads.
 dev: install dagster-home
 	cd $(DAGSTER_HOME) && PYTHONWARNINGS='ignore:Function `dev_command` is superseded' \
-	  exec $(abspath $(BIN))/dagster dev -w $(CURDIR)/workspace.yaml
+	  exec $(abspath $(BIN))/python -m musiccharts_pipeline.launch \
+	  $(abspath $(BIN))/dagster dev -w $(CURDIR)/workspace.yaml
 
 # The read API and the pages on http://127.0.0.1:8000 (HOST=0.0.0.0 to serve other machines);
 # writes need MUSICCHARTS_API_TOKEN, a manual sync the Dagster webserver of `make dev`.

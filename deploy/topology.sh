@@ -58,18 +58,19 @@ PY
     ;;
   code-server)
     cd "$ROOT"
-    exec "$BIN/dagster" code-server start \
+    exec "$BIN/python" -m musiccharts_pipeline.launch "$BIN/dagster" code-server start \
       -m musiccharts_pipeline.definitions --location-name musiccharts \
       -h "$MUSICCHARTS_CODE_SERVER_HOST" -p "$MUSICCHARTS_CODE_SERVER_PORT"
     ;;
   webserver)
     # started from DAGSTER_HOME, as `make dev` does: no stray dagster.yaml in the working directory
     cd "$DAGSTER_HOME"
-    exec "$BIN/dagster-webserver" -w "$WORKSPACE" -h "$WEBSERVER_HOST" -p "$WEBSERVER_PORT"
+    exec "$BIN/python" -m musiccharts_pipeline.launch \
+      "$BIN/dagster-webserver" -w "$WORKSPACE" -h "$WEBSERVER_HOST" -p "$WEBSERVER_PORT"
     ;;
   daemon)
     cd "$DAGSTER_HOME"
-    exec "$BIN/dagster-daemon" run -w "$WORKSPACE"
+    exec "$BIN/python" -m musiccharts_pipeline.launch "$BIN/dagster-daemon" run -w "$WORKSPACE"
     ;;
   all)
     # Job control: each component gets a process group of its own and keeps the default

@@ -9,6 +9,7 @@ import sys
 import time
 
 from musiccharts_pipeline import settings
+from musiccharts_pipeline.launch import restore_default_signals
 from musiccharts_pipeline.soundcharts import errors as api_errors
 from musiccharts_pipeline.sync import rules
 from musiccharts_pipeline.sync import subscriptions as subs
@@ -281,6 +282,7 @@ def _cmd_simulator_serve(args: argparse.Namespace) -> int:
     from musiccharts_pipeline.soundcharts.simulator import Simulator, SimulatorConfig
     from musiccharts_pipeline.soundcharts.simulator.serve import serve_forever
 
+    restore_default_signals()
     try:
         serve_forever(Simulator(SimulatorConfig.from_env()), args.port, args.host)
     except KeyboardInterrupt:
@@ -296,6 +298,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"serving on {args.host}: reachable from other machines; writes need the token")
     print(f"musiccharts serve: http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    restore_default_signals()
     uvicorn.run(create_app(), host=args.host, port=args.port, log_level="warning", access_log=False)
     return 0
 
