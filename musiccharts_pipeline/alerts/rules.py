@@ -22,7 +22,6 @@ OVERDUE = "overdue"
 QUOTA = "quota"
 CHECK_FAILED = "check_failed"
 SLOW_SYNC = "slow_sync"
-RULES = (RUN_FAILED, OVERDUE, QUOTA, CHECK_FAILED, SLOW_SYNC)
 
 QUOTA_LOW_KEY = "quota:low"
 QUOTA_EXHAUSTED_KEY = "quota:exhausted"

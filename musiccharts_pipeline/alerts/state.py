@@ -49,10 +49,6 @@ class IncidentRow:
     attempts: int
     last_error: str | None
 
-    @property
-    def is_open(self) -> bool:
-        return self.resolved_at is None
-
 
 @dataclasses.dataclass(frozen=True)
 class Notice:

@@ -17,8 +17,6 @@ from musiccharts_pipeline.sync.movement import classify, move_text
 from musiccharts_pipeline.sync.rules import utcnow
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
-ENTRY_KEYS = ["chart_slug", "ranking_date", "position"]
-
 
 @dataclasses.dataclass
 class RankingOutcome:
