@@ -87,10 +87,14 @@ def test_rankings_and_charts_match_the_raw_tables(served):
             pd.Timestamp(row.d).date()
         )
         assert by_slug[row.chart_slug]["health"]["rankings"] == row.n
-    assert by_slug["top-50-fr"]["subscription"]["active"] is True
+    assert by_slug["top-50-fr"]["subscription"]["is_active"] is True
     assert by_slug["top-50-fr"]["health"]["state"] == "healthy"
     assert by_slug["tiktok-top-50-weekly"]["subscription"] is None
     assert _get(s, "/api/charts?limit=1&offset=1").json()["items"][0]["chart_slug"] == "top-50-fr"
+    for route in ("/api/charts", "/api/genres", "/api/subscriptions", "/api/health"):
+        for fmt in ("csv", "xml"):  # JSON-only routes refuse another format, never ignore it
+            answer = s.http.get(f"{route}?format={fmt}")
+            assert answer.status_code == 400 and "JSON only" in answer.json()["error"]
 
     dates = sorted(_dates(latest[latest.chart_slug == "top-50-fr"].d))
     stored = sorted(
@@ -111,6 +115,11 @@ def test_rankings_and_charts_match_the_raw_tables(served):
         expected = _expected_ranking(wh, "top-50-fr", date)
         got = [{k: item[k] for k in expected[0]} for item in body["items"]]
         assert got == expected
+        first = date == stored[0]  # no earlier ranking stored: the API's old position is used
+        assert (body["previous_date"] is None) == first
+        assert body["movement_basis"] == (
+            "api_old_position" if first else "previous_stored_ranking"
+        )
     moves = {i["movement"] for i in _get(s, "/api/charts/top-50-fr/rankings").json()["items"]}
     assert len(moves) >= 3  # a real mix: not everything "new"
 
@@ -489,6 +498,15 @@ def test_subscriptions_over_http(served, monkeypatch):
         assert answer.status_code == status, (body, answer.text)
     missing = s.http.patch("/api/subscriptions/nope", json={"is_active": True}, headers=AUTH)
     assert missing.status_code == 404
+    # what GET /api/charts reads is what PATCH takes: sending it back changes nothing
+    read = {c["chart_slug"]: c for c in _get(s, "/api/charts").json()["items"]}
+    back = s.http.patch(
+        "/api/subscriptions/viral-50-global",
+        json=read["viral-50-global"]["subscription"],
+        headers=AUTH,
+    )
+    assert back.status_code == 200, back.text
+    assert _subscription_row(wh, "viral-50-global")["custom_interval_hours"] == 6
 
     status = _get(s, "/api/subscriptions/top-50-fr/status").json()
     log = wh.read_frame(

@@ -52,10 +52,20 @@ def state(request: Request) -> ServeState:
 State = Annotated[ServeState, Depends(state)]
 
 
+def json_only(fmt: Format = None) -> None:
+    """Routes that answer JSON only refuse another format, as the CSV routes refuse an unknown
+    one, instead of answering JSON to a request for CSV."""
+    if fmt not in (None, "", "json"):
+        raise bad(f"this route answers JSON only, got format={fmt!r}")
+
+
+JsonOnly = [Depends(json_only)]
+
+
 # -- reads --------------------------------------------------------------------------------------
 
 
-@router.get("/health")
+@router.get("/health", dependencies=JsonOnly)
 def health(st: State) -> Response:
     with st.reader.read() as wh:
         ping = queries.ping(wh)
@@ -70,7 +80,7 @@ def health(st: State) -> Response:
     )
 
 
-@router.get("/charts")
+@router.get("/charts", dependencies=JsonOnly)
 def charts(st: State, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Response:
     with st.reader.read() as wh:
         total, items = queries.charts(wh, rules.utcnow().date(), limit, offset)
@@ -117,6 +127,8 @@ def rankings(
             "chart_slug": slug,
             "date": day,
             "previous_date": previous,
+            # the rule of int_ranking_movements: the previous stored ranking, else the API's own
+            "movement_basis": "previous_stored_ranking" if previous else "api_old_position",
             **page(total, limit, offset, items),
         }
     )
@@ -171,17 +183,17 @@ def entity_answer(st: ServeState, owner: Literal["track", "artist"], uuid: str) 
         return json_response(entity_detail(wh, owner, uuid))
 
 
-@router.get("/tracks/{uuid}")
+@router.get("/tracks/{uuid}", dependencies=JsonOnly)
 def track(st: State, uuid: str) -> Response:
     return entity_answer(st, "track", uuid)
 
 
-@router.get("/artists/{uuid}")
+@router.get("/artists/{uuid}", dependencies=JsonOnly)
 def artist(st: State, uuid: str) -> Response:
     return entity_answer(st, "artist", uuid)
 
 
-@router.get("/genres")
+@router.get("/genres", dependencies=JsonOnly)
 def genres(st: State, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Response:
     with st.reader.read() as wh:
         tree = queries.genre_tree(queries.genres(wh))
@@ -344,7 +356,7 @@ def _platforms(values: list[str] | None) -> tuple[str, ...] | None:
     return None if values is None else tuple(parse_platform(p) for p in values)
 
 
-@router.get("/subscriptions")
+@router.get("/subscriptions", dependencies=JsonOnly)
 def list_subscriptions(st: State, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Response:
     with st.reader.read() as wh:
         rows = [_subscription(s) for s in subs.list_subscriptions(wh)]
@@ -476,7 +488,7 @@ def sync_range(st: ServeState, slug: str, body: SyncRequest) -> tuple[dt.date, d
         raise bad(str(exc)) from None
 
 
-@router.get("/subscriptions/{slug}/status")
+@router.get("/subscriptions/{slug}/status", dependencies=JsonOnly)
 def subscription_status(st: State, slug: str) -> Response:
     slug = parse_slug(slug)
     with st.reader.read() as wh:

@@ -111,7 +111,7 @@ def charts(wh: Warehouse, today: dt.date, limit: int, offset: int) -> tuple[int,
         subscription = None
         if r["subscribed"]:
             subscription = {
-                "active": bool(r["active"]),
+                "is_active": bool(r["active"]),  # as POST and PATCH name it
                 "frequency": r["frequency"],
                 "custom_interval_hours": hours,
                 "sync_historical_data": bool(r["sync_historical_data"]),
@@ -122,7 +122,7 @@ def charts(wh: Warehouse, today: dt.date, limit: int, offset: int) -> tuple[int,
         overdue = rules.overdue(r["frequency"] or "daily", latest, today, hours)
         if latest is None:
             state = "never synced"
-        elif subscription and not subscription["active"]:
+        elif subscription and not subscription["is_active"]:
             state = "paused"
         elif not subscription:
             state = "not subscribed"
