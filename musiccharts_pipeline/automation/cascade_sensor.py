@@ -6,6 +6,13 @@ materialized alone from the UI, or a backfill of it. Once no cascade run is queu
 it requests one ``analytics`` run (the dbt models downstream of what changed, then the
 dashboard) for everything that landed since the last build.
 
+A failed analytics build is retried at three levels, each for a failure the others cannot see:
+the dbt step's ``RetryPolicy`` (seconds later, in the same run: a DuckDB file held for a moment
+by a sync writing it), the instance's ``run_retries`` with ``retry_on_asset_or_op_failure:
+false`` (a run worker that died, so no step failed to retry), and this sensor's
+``retry_failed_build`` (a build that still failed: the changes it was asked for count as not
+built, and a later tick, once other runs are done, asks again, ``ANALYTICS_ATTEMPTS`` times).
+
 Its cursor is two event-log storage ids. A tick reads the ``chart_rankings`` materializations
 after the first, the newest materialization of each cascade asset, and the unfinished runs:
 its cost follows the new work, not the chart x date partitions that exist.
