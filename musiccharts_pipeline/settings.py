@@ -37,6 +37,20 @@ def partition_start() -> str:
     return value
 
 
+def run_retention_days() -> int:
+    """MUSICCHARTS_RUN_RETENTION_DAYS: finished runs older than this are pruned (default 90)."""
+    value = os.environ.get("MUSICCHARTS_RUN_RETENTION_DAYS", "90")
+    try:
+        days = int(value)
+    except ValueError:
+        days = 0
+    if days < 1:
+        raise ValueError(
+            f"MUSICCHARTS_RUN_RETENTION_DAYS must be a whole number >= 1, got {value!r}"
+        )
+    return days
+
+
 def env(name: str) -> str | None:
     """A variable's value, or None when unset or empty."""
     return os.environ.get(name) or None

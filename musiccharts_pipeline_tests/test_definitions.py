@@ -25,7 +25,7 @@ def test_the_code_location_loads_with_every_asset_job_sensor_and_schedule():
     assert {k for k in keys if k.startswith("stg_")} >= {"stg_tracks", "stg_chart_subscriptions"}
 
     jobs = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
-    assert jobs == {"chart_sync", "analytics", "refresh_stale_job"}
+    assert jobs == {"chart_sync", "analytics", "refresh_stale_job", "prune_history_job"}
     sensors = {s.name: s for s in defs.sensors}
     assert set(sensors) == {
         "chart_sync_sensor",
@@ -33,7 +33,10 @@ def test_the_code_location_loads_with_every_asset_job_sensor_and_schedule():
         "alerts_sensor",
         "alert_on_run_failure",
     }
-    assert {s.name for s in defs.schedules} == {"refresh_stale_job_schedule"}
+    assert {s.name for s in defs.schedules} == {
+        "refresh_stale_job_schedule",
+        "prune_history_job_schedule",
+    }
     for name in ("chart_sync_sensor", "cascade_sensor"):
         assert sensors[name].default_status == dg.DefaultSensorStatus.RUNNING
     # the alert sensors run by default only where a webhook is configured
