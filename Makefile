@@ -2,7 +2,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run dev serve test lint bench dagster-home browser topology
+.PHONY: install run dev serve test test-fast lint bench soak dagster-home browser topology
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -73,5 +73,17 @@ browser:
 test: lint browser
 	$(BIN)/pytest
 
+# The inner loop: the rules, the timing, the simulator and the client, no Dagster run, no dbt.
+FAST_TESTS := test_rules test_check_timing test_movement test_simulator test_soundcharts_client \
+  test_launch
+test-fast: install
+	$(BIN)/pytest -q $(FAST_TESTS:%=musiccharts_pipeline_tests/%.py)
+
 bench: install
 	$(BIN)/python benchmarks/run.py
+
+# A month of operation on the simulated clock (benchmarks/soak.py): SOAK_ARGS="--charts 50
+# --days 60 --warehouse postgresql" for more. Prints its table, adds its keys to results.json.
+SOAK_ARGS ?=
+soak: install
+	$(BIN)/python benchmarks/soak.py $(SOAK_ARGS)
