@@ -206,23 +206,24 @@ def _ceil(when: dt.datetime) -> dt.datetime:
 
 def _figures(state: Soak, simulator, wh, chosen, start, end, wall) -> dict:
     world = simulator.world
-    publications, pages, delays = 0, 0, []
+    publications, corrections, pages, delays, fixes = 0, 0, 0, [], []
     expected: dict[tuple[str, dt.date], list[str]] = {}
     for chart in chosen:
         for date in world.chart_dates(chart):
             pub = world.publication(chart, date)
             if date < start.date() or pub.published_at >= end:
                 continue
-            versions = [(pub.published_at, pub.stamp(pub.published_at))]
+            versions = [(pub.published_at, pub.stamp(pub.published_at), delays)]
             if pub.corrected(end - MINUTE):
-                versions.append((pub.corrected_at, pub.stamp(pub.corrected_at)))
-            for at, stamp in versions:
-                publications += 1
+                versions.append((pub.corrected_at, pub.stamp(pub.corrected_at), fixes))
+            for at, stamp, into in versions:
                 pages += math.ceil(chart.size / 100)
                 stored = state.stored_at.get((chart.slug, date, stamp))
-                delays.append((stored - at).total_seconds() / 60 if stored else float("inf"))
-                if DEBUG and (not stored or delays[-1] > 60):
+                into.append((stored - at).total_seconds() / 60 if stored else float("inf"))
+                if DEBUG and (not stored or into[-1] > 60):
                     print("slow", chart.slug, date, at, stored, stamp, file=sys.stderr)
+            publications += 1
+            corrections += len(versions) - 1
             with clock.simulated(end - MINUTE):
                 ranking, _ = world.published_ranking(chart, date)
             expected[(chart.slug, date)] = [world.song_uuid(i) for i in ranking.songs]
@@ -251,12 +252,16 @@ def _figures(state: Soak, simulator, wh, chosen, start, end, wall) -> dict:
         "soak_publications": publications,
         "soak_api_calls": made,
         "soak_api_calls_by_route": dict(counts),
+        # the minimum: every version's ranking pages, one availability check per publication
         "soak_api_calls_over_minimum": made / (pages + publications),
         "soak_checks_per_publication": checks / publications,
         "soak_publication_to_stored_minutes_p95": _p95(delays),
         "soak_publication_to_stored_minutes_median": statistics.median(finite) if finite else None,
         "soak_publications_never_stored": sum(1 for d in delays if not math.isfinite(d)),
-        "soak_runs_per_publication": state.runs / publications,
+        # a correction is seen at the chart's next check (its next publication)
+        "soak_corrections": corrections,
+        "soak_correction_to_stored_minutes_max": max(fixes, default=0.0),
+        "soak_runs_per_publication": state.runs / (publications + corrections),
         "soak_run_retries": state.retries,
         "soak_runs_failed_after_retries": state.failed_runs,
         "soak_warehouse_equals_truth": int(got == expected),

@@ -94,19 +94,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def build_analytics(instance):
     """dbt build (models and tests) and the dashboard, in one run."""
-    import dagster as dg
-
-    from musiccharts_pipeline.dashboard import dashboard
-    from musiccharts_pipeline.dbt import dbt_cli, musiccharts_dbt
+    from musiccharts_pipeline.assets.materialize import materialize_analytics
     from musiccharts_pipeline.resources import resources_from_env
 
-    result = dg.materialize(
-        [musiccharts_dbt, dashboard],
-        instance=instance,
-        resources={**resources_from_env(), "dbt": dbt_cli},
-        raise_on_error=False,
-        run_config=QUIET_CONSOLE,
-    )
+    result = materialize_analytics(resources_from_env(), instance, run_config=QUIET_CONSOLE)
     print(f"dbt build and dashboard: {'ok' if result.success else 'FAILED'} (run {result.run_id})")
     return result
 

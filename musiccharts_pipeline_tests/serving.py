@@ -81,15 +81,9 @@ def live_server(app):
 
 def build_marts(pipeline, tmp_path, monkeypatch) -> None:
     """dbt build and the dashboard over the warehouse, as the analytics run does."""
-    from musiccharts_pipeline.dashboard import dashboard
-    from musiccharts_pipeline.dbt import dbt_cli, musiccharts_dbt
+    from musiccharts_pipeline.assets.materialize import materialize_analytics
 
     monkeypatch.setenv("MUSICCHARTS_DASHBOARD_PATH", str(tmp_path / "dashboard.html"))
     with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize(
-            [musiccharts_dbt, dashboard],
-            instance=instance,
-            raise_on_error=False,
-            resources={**pipeline, "dbt": dbt_cli},
-        )
+        result = materialize_analytics(pipeline, instance)
     assert result.success

@@ -38,7 +38,7 @@ def test_the_first_plan_is_the_earliest_of_two_watched_publications():
 
 
 def test_the_staircase_moves_earlier_after_a_first_look_find_later_after_a_miss():
-    timing = ct.ChartTiming(newest=DAY, plan=300, samples=ct.LEARN_FROM)
+    timing = ct.ChartTiming(newest=DAY, plan=300, samples=ct.MOST_LEARNED)
     plan = ct.planned(timing, "daily")
     hit = ct.after_check(timing, DAY + dt.timedelta(days=1), plan, "daily")
     assert hit.plan == 300 - ct.EARLIER
@@ -54,7 +54,7 @@ def test_the_staircase_moves_earlier_after_a_first_look_find_later_after_a_miss(
 
 
 def test_a_miss_at_the_plan_looks_again_in_half_an_hour_then_hourly():
-    timing = ct.ChartTiming(newest=DAY, plan=300, samples=ct.LEARN_FROM)
+    timing = ct.ChartTiming(newest=DAY, plan=300, samples=ct.MOST_LEARNED)
     plan = ct.planned(timing, "daily")
     first = ct.after_check(timing, DAY, plan, "daily")
     assert first.next_check == plan + ct.SECOND_LOOK and first.missed == plan
@@ -79,7 +79,7 @@ def test_custom_interval_charts_are_polled_at_their_interval():
 
 def test_an_outage_catch_up_teaches_nothing():
     waiting = ct.ChartTiming(
-        newest=DAY - dt.timedelta(days=3), missed=at(DAY, 1), plan=60, samples=ct.LEARN_FROM
+        newest=DAY - dt.timedelta(days=3), missed=at(DAY, 1), plan=60, samples=ct.MOST_LEARNED
     )
     out = ct.after_check(waiting, DAY, at(DAY, 2), "daily")
     assert out.plan == 60  # three dates at once: no publication time was seen

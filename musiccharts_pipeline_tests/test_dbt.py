@@ -11,9 +11,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from musiccharts_pipeline.assets.materialize import materialize_chart
-from musiccharts_pipeline.dashboard import dashboard
-from musiccharts_pipeline.dbt import dbt_cli, dbt_project, musiccharts_dbt
+from musiccharts_pipeline.assets.materialize import materialize_analytics, materialize_chart
+from musiccharts_pipeline.dbt import dbt_cli, dbt_project
 from musiccharts_pipeline.dbt.environment import apply_dbt_env
 from musiccharts_pipeline.sync.artists import artists_of_tracks, sync_artists
 from musiccharts_pipeline.sync.genres import derive_genres
@@ -48,12 +47,7 @@ def _build(pipeline, instance, tmp_path, monkeypatch):
     monkeypatch.setenv("MUSICCHARTS_DASHBOARD_PATH", str(tmp_path / "dashboard.html"))
     target = dbt_project.project_dir / dbt_project.target_path
     before = set(target.iterdir())
-    result = dg.materialize(
-        [musiccharts_dbt, dashboard],
-        instance=instance,
-        raise_on_error=False,
-        resources={**pipeline, "dbt": dbt_cli},
-    )
+    result = materialize_analytics(pipeline, instance)
     assert result.success
     assert set(target.iterdir()) == before  # the run's dbt artifacts leave with the run
     return result

@@ -35,3 +35,20 @@ def materialize_chart(
         tags=request["tags"],
         **kwargs,
     )
+
+
+def materialize_analytics(
+    resources: dict, instance: dg.DagsterInstance, **kwargs
+) -> dg.ExecuteInProcessResult:
+    """The dbt build (models and their tests) and the dashboard in one run, as the analytics
+    job runs them; ``resources`` are the warehouse's and the API's (dbt's own is added)."""
+    from musiccharts_pipeline.dashboard import dashboard
+    from musiccharts_pipeline.dbt import dbt_cli, musiccharts_dbt
+
+    return dg.materialize(
+        [musiccharts_dbt, dashboard],
+        instance=instance,
+        resources={**resources, "dbt": dbt_cli},
+        raise_on_error=False,
+        **kwargs,
+    )

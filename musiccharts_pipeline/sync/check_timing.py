@@ -14,16 +14,17 @@ Each chart publishes at its own hour with some jitter, so the checks are timed t
   publication costs about 1.3 checks and is seen within about 45 minutes, and one late
   publication moves the plan by one step only.
 - Before anything is learned (a new subscription), the checks go hourly from the expected day's
-  midnight for ``LEARN_FROM`` publications; each find after a miss gives an estimate (the
-  midpoint of miss and find) and the first plan is the earliest of them: a chart is never
-  early, only late, and a plan learned from one late publication would put every later first
-  look hours after the ranking is out, for weeks.
+  midnight for ``LEARN_FROM`` publications (two of a daily chart, one of a weekly or monthly
+  one); each find after a miss gives an estimate (the midpoint of miss and find) and the first
+  plan is the earliest of them: a chart is never early, only late, and a plan learned from one
+  late publication would put every later first look hours after the ranking is out, for weeks.
 - Measured against the simulator's schedule (per-chart hour, up to an hour of jitter, one
-  ranking in 20 hours late), its 15 charts over 30 days from their subscription, learning
-  included, at five start dates: 2.07-2.19 checks per publication (1.81 over 60 days), p95
-  48-55 minutes from publication to the check that saw it. With one learning publication: 1.76
-  checks but p95 up to 387 minutes when it was a late one; with a symmetric staircase (half out
-  at the first look) 2.07; a fixed hourly poll spends 24 checks a day.
+  ranking in 20 hours late), its 15 charts over 30 days after a three-day warm-up, at four
+  start dates: 1.55-1.64 checks per publication, p95 50-53 minutes from publication to the
+  check that saw it. With one learning publication for daily charts too, p95 reached 387
+  minutes when it was a late one; with the plan where half the publications are out at the
+  first look, 2.07 checks; with 85% out, 1.50-1.61 checks but p95 up to 57; a fixed hourly poll
+  spends 24 checks a day.
 - A catch-up over several dates (after an outage) teaches nothing: no publication time was seen.
 - Custom-interval charts are polled at their interval: they have no publication day to learn.
 - A failed check (an outage, a 5xx after the client's own retries, a spent quota) keeps the
@@ -44,7 +45,11 @@ SECOND_LOOK = dt.timedelta(minutes=30)
 FALLBACK = dt.timedelta(hours=1)
 GONE_RETRY = dt.timedelta(days=1)
 EARLIER, LATER = 5, 15  # minutes the plan moves after a find at the first look, after a miss
-LEARN_FROM = 2  # publications watched hourly from midnight before the plan takes over
+#: publications watched hourly from midnight before the plan takes over: two for a daily chart
+#: (one late publication must not set its plan), one for a weekly or monthly chart (whose
+#: publications are too few to watch two of them hourly)
+LEARN_FROM = {"daily": 2}
+MOST_LEARNED = 2
 ACCELERATE_AFTER = 4  # moves in a row in one direction before its steps double
 LEARNABLE = 36 * 60  # minutes: a find later than this after its date (an outage) teaches nothing
 
@@ -59,7 +64,7 @@ class ChartTiming:
     plan: int | None = None  # minutes after the ranking date's midnight of the first look
     gone: bool = False  # the API answered 404 for the chart
     failures: int = 0  # checks failed in a row
-    samples: int = 0  # publication times seen while learning (up to ``LEARN_FROM``)
+    samples: int = 0  # publication times seen while learning (up to ``MOST_LEARNED``)
 
     def due(self, now: dt.datetime) -> bool:
         return self.next_check is None or self.next_check <= now
@@ -78,7 +83,7 @@ class ChartTiming:
             out["g"] = 1
         if self.failures:
             out["f"] = self.failures
-        if self.samples and self.samples < LEARN_FROM:
+        if self.samples and self.samples < MOST_LEARNED:
             out["l"] = self.samples
         return out
 
@@ -93,7 +98,7 @@ class ChartTiming:
             plan=int(value["p"]) if value.get("p") is not None else None,
             gone=bool(value.get("g")),
             failures=int(value.get("f", 0)),
-            samples=int(value.get("l", LEARN_FROM if value.get("p") is not None else 0)),
+            samples=int(value.get("l", MOST_LEARNED if value.get("p") is not None else 0)),
         )
 
 
@@ -123,7 +128,7 @@ def planned(timing: ChartTiming, frequency: str) -> dt.datetime | None:
     if timing.newest is None:
         return None
     day = _midnight(expected_after(timing.newest, frequency))
-    if timing.plan is None or timing.samples < LEARN_FROM:
+    if learning(timing, frequency):
         return day
     return day + dt.timedelta(minutes=timing.plan)
 
@@ -146,7 +151,7 @@ def after_check(
     if timing.newest is not None and newest > timing.newest:
         learned = timing
         if newest == expected_after(timing.newest, frequency):
-            learned = _learn(timing, newest, now)
+            learned = _learn(timing, newest, now, frequency)
         found = ChartTiming(newest=newest, plan=learned.plan, samples=learned.samples)
         found.next_check = max(planned(found, frequency), now + SECOND_LOOK)
         return found
@@ -163,7 +168,7 @@ def after_check(
     plan = planned(timing, frequency)
     if now < plan:  # asked before the plan (a forced check): keep the plan
         return dataclasses.replace(timing, next_check=plan, gone=False, failures=0)
-    learned = timing.plan is not None and timing.samples >= LEARN_FROM
+    learned = not learning(timing, frequency)
     step = SECOND_LOOK if learned and now < plan + SECOND_LOOK else FALLBACK
     return dataclasses.replace(timing, next_check=now + step, missed=now, gone=False, failures=0)
 
@@ -179,12 +184,17 @@ def after_failure(timing: ChartTiming, now: dt.datetime) -> ChartTiming:
     return dataclasses.replace(timing, next_check=now + wait, failures=timing.failures + 1)
 
 
-def _learn(timing: ChartTiming, newest: dt.date, now: dt.datetime) -> ChartTiming:
+def learning(timing: ChartTiming, frequency: str) -> bool:
+    """Whether the chart is still watched hourly from midnight (no plan yet to trust)."""
+    return timing.plan is None or timing.samples < LEARN_FROM.get(frequency, 1)
+
+
+def _learn(timing: ChartTiming, newest: dt.date, now: dt.datetime, frequency: str) -> ChartTiming:
     """The timing's plan, streak and samples once ``newest``, the expected ranking, was found
     at ``now``."""
     day = _midnight(newest)
     missed = timing.missed if timing.missed is not None and timing.missed >= day else None
-    if timing.samples < LEARN_FROM:  # watched hourly: the midpoint of the last miss and the find
+    if learning(timing, frequency):  # watched hourly: the midpoint of the last miss and the find
         if missed is None:
             return timing  # out at the day's first look: no bound below it
         estimate = (_minutes(missed - day) + _minutes(now - day)) // 2
