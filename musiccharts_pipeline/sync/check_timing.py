@@ -25,6 +25,9 @@ Each chart publishes at its own hour with some jitter, so the checks are timed t
   minutes when it was a late one; with the plan where half the publications are out at the
   first look, 2.07 checks; with 85% out, 1.50-1.61 checks but p95 up to 57; a fixed hourly poll
   spends 24 checks a day.
+- A republished (corrected) ranking shows as another datetime for a date already stored: the
+  next check sees it. A daily chart is checked within a day anyway; a weekly or monthly one gets
+  one more check a day after each publication (``RECHECK``), not a week or a month later.
 - A catch-up over several dates (after an outage) teaches nothing: no publication time was seen.
 - Custom-interval charts are polled at their interval: they have no publication day to learn.
 - A failed check (an outage, a 5xx after the client's own retries, a spent quota) keeps the
@@ -44,6 +47,7 @@ from musiccharts_pipeline.sync import rules
 SECOND_LOOK = dt.timedelta(minutes=30)
 FALLBACK = dt.timedelta(hours=1)
 GONE_RETRY = dt.timedelta(days=1)
+RECHECK = dt.timedelta(days=1)  # a weekly or monthly chart's look for a corrected ranking
 EARLIER, LATER = 5, 15  # minutes the plan moves after a find at the first look, after a miss
 #: publications watched hourly from midnight before the plan takes over: two for a daily chart
 #: (one late publication must not set its plan), one for a weekly or monthly chart (whose
@@ -154,6 +158,8 @@ def after_check(
             learned = _learn(timing, newest, now, frequency)
         found = ChartTiming(newest=newest, plan=learned.plan, samples=learned.samples)
         found.next_check = max(planned(found, frequency), now + SECOND_LOOK)
+        if frequency != "daily":  # a daily chart's next look comes within a day anyway
+            found.next_check = min(found.next_check, now + RECHECK)
         return found
     if timing.newest is None or newest < timing.newest:  # first check, or the API went back
         first = dataclasses.replace(
