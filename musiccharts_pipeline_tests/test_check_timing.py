@@ -85,6 +85,43 @@ def test_an_outage_catch_up_teaches_nothing():
     assert out.plan == 60  # three dates at once: no publication time was seen
 
 
+def test_failures_back_off_to_the_hourly_fallback_and_never_overflow():
+    timing, now = ct.ChartTiming(newest=DAY), at(DAY, 9)
+    waits = []
+    for _ in range(60):  # days of a spent quota
+        timing = ct.after_failure(timing, now)
+        waits.append(timing.next_check - now)
+        now = timing.next_check
+    assert waits[:4] == [dt.timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert set(waits[6:]) == {ct.FALLBACK}
+
+
+def test_a_chart_published_the_day_after_its_date_learns_its_time():
+    """Ranking dates a day behind their publication (as a daily chart of yesterday's streams):
+    the time is learned after midnight of the next day, not polled hourly forever."""
+    newest = DAY - dt.timedelta(days=1)
+    timing = ct.ChartTiming(newest=newest)
+    now, checks = at(DAY, 0), 0
+    for day in range(4):  # each date D is published at D + 1 day, 14:20
+        date = DAY + dt.timedelta(days=day)
+        out = at(date + dt.timedelta(days=1), 14, 20)
+        while True:
+            checks += 1
+            found = now >= out
+            timing = ct.after_check(timing, date if found else date - dt.timedelta(1), now, "daily")
+            now = max(timing.next_check, now + dt.timedelta(minutes=1))
+            if found:
+                break
+    assert timing.plan is not None and 24 * 60 + 14 * 60 <= timing.plan <= 24 * 60 + 15 * 60 + 30
+    assert timing.samples == ct.MOST_LEARNED
+
+
+def test_a_weekly_chart_is_looked_at_again_a_day_after_it_published():
+    waiting = ct.ChartTiming(newest=dt.date(2026, 6, 5), plan=300, samples=2)
+    found = ct.after_check(waiting, dt.date(2026, 6, 12), at(dt.date(2026, 6, 12), 5), "weekly")
+    assert found.next_check == at(dt.date(2026, 6, 13), 5)  # a correction is seen then
+
+
 def test_the_cursor_entry_round_trips_and_an_old_stamp_is_due():
     timing = ct.ChartTiming(at(DAY, 5, 30), DAY, at(DAY, 5), 330, samples=1, failures=2)
     assert ct.ChartTiming.load(timing.dump()) == timing

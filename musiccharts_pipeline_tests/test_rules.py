@@ -60,7 +60,7 @@ def test_overdue_and_check_interval_per_frequency():
     assert not rules.overdue("weekly", TODAY - dt.timedelta(days=9), TODAY)
     assert rules.overdue("weekly", TODAY - dt.timedelta(days=10), TODAY)
     assert rules.check_interval("custom", 6) == dt.timedelta(hours=6)
-    assert rules.check_interval("weekly", None) == dt.timedelta(hours=6)
+    assert rules.check_interval("custom", None) == dt.timedelta(hours=24)
 
 
 def test_genre_hierarchy_from_strings_and_objects():

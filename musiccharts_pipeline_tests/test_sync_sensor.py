@@ -108,7 +108,7 @@ def test_due_rankings_make_one_range_run_then_nothing_is_due(pipeline, ticker):
     today = client.simulator.world.today
     start = today - dt.timedelta(days=RECENT_DAYS)
     [request] = tick()
-    assert request.run_key == f"sync:top-50-fr:{start}:{today}"
+    assert request.run_key.startswith(f"sync:top-50-fr:{start}:{today}:")
     assert _span(request) == (f"top-50-fr|{start}", f"top-50-fr|{today}")
     # the run knows what the check saw: its ranking step asks the API no availability again
     listed = json.loads(request.tags["musiccharts/published"])
@@ -166,9 +166,53 @@ def test_a_republished_ranking_is_fetched_again(pipeline, ticker):
     tick = ticker
     tick.instance.add_dynamic_partitions("charts", ["top-50-fr"])
     [request] = tick()
-    assert request.run_key == f"republished:top-50-fr:{fixed}:{fixed}:{stamp}"
+    assert request.run_key.startswith(f"republished:top-50-fr:{fixed}:{fixed}:")
     assert request.partition_key == f"top-50-fr|{fixed}"
     assert json.loads(request.tags["musiccharts/published"]) == {str(fixed): stamp}
+
+    # the run fetches it with the datetime the check saw, asking no availability of its own
+    client.simulator.reset_log()
+    result = dg.materialize(
+        assets.CASCADE_ASSETS,
+        resources=pipeline,
+        instance=tick.instance,
+        partition_key=request.partition_key,
+        tags=request.tags,
+        selection=request.asset_selection,
+    )
+    assert result.success
+    counts = client.simulator.counts()  # the cascade's calls too: its songs were never fetched
+    assert counts["ranking"] == 1 and "available_rankings" not in counts
+    assert rankings.stored_stamps(wh, "top-50-fr", fixed)[fixed] == stamp
+    tick.cursor = None  # checked again: the stored datetime is the listed one, nothing is due
+    assert tick() == []
+
+
+def test_a_quiet_chart_already_synced_costs_one_check_and_requests_nothing(pipeline, ticker):
+    wh, client = pipeline["warehouse"].get(), pipeline["soundcharts"].get()
+    subscriptions.add(wh, client, "top-50-fr")
+    today = client.simulator.world.today
+    _store(client, wh, "top-50-fr", [today - dt.timedelta(days=30)])
+    ticker.instance.add_dynamic_partitions("charts", ["top-50-fr"])
+
+    def quiet(body, path):  # the chart stopped publishing: nothing listed
+        return {**body, "items": [], "page": {**body["page"], "next": None, "total": 0}}
+
+    client.simulator.tampering["available_rankings"] = quiet
+    client.simulator.reset_log()
+    assert ticker() == []  # it published nothing lately: no newest-ranking call, no run
+    assert client.simulator.counts() == {"available_rankings": 1}
+
+
+def test_a_removed_subscription_leaves_the_cursor(pipeline, ticker):
+    wh, client = pipeline["warehouse"].get(), pipeline["soundcharts"].get()
+    subscriptions.add(wh, client, "top-50-fr")
+    subscriptions.add(wh, client, "viral-50-global")
+    ticker()
+    assert set(json.loads(ticker.cursor)["charts"]) == {"top-50-fr", "viral-50-global"}
+    subscriptions.remove(wh, "viral-50-global")
+    ticker()
+    assert set(json.loads(ticker.cursor)["charts"]) == {"top-50-fr"}
 
 
 def test_first_start_with_the_default_subscriptions_requests_one_run_per_chart(pipeline, ticker):

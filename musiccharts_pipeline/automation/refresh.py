@@ -23,9 +23,10 @@ def refresh_stale_entities(
     }
     # a materialization (not an observation) of each asset whose tables it rewrote: the
     # cascade_sensor builds the marts downstream of materializations, so the refresh reaches dbt
-    for key in refreshed_assets(done):
+    wrote = refreshed_assets(done)
+    for key in wrote:
         context.log_event(dg.AssetMaterialization(asset_key=key, metadata=metadata))
-    if not refreshed_assets(done):
+    if not wrote:
         context.log_event(dg.AssetObservation(asset_key="tracks", metadata=metadata))
 
 

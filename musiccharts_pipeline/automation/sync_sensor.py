@@ -3,6 +3,7 @@ check has come and requests the rankings that are due."""
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Callable
 
@@ -104,13 +105,14 @@ def sync_requests(
     stored: dict[dt.date, str],
     today: dt.date,
     active: ActiveWork,
+    first_sync: bool = False,
 ) -> list[dg.RunRequest]:
     """One run per contiguous range of due dates, leaving out dates a run already covers; a
     republished ranking (listed with another datetime than the stored one) is due again."""
     slug = sub.chart_slug
     days = rules.lookback_days(sub.frequency, sub.custom_interval_hours)
     due = rules.due_dates(list(listed), set(stored), today, first_day(), recent_days=days)
-    if not stored and not due and listed:
+    if first_sync and not due and listed:
         due = [max(listed)]  # a first sync always brings the newest ranking
     due = [d for d in due if not active.covers("chart_rankings", slug, d)]
     selection = selection_for(sub)
@@ -127,15 +129,19 @@ def _sync_request(sub, selection, listed, start, end, kind) -> dg.RunRequest:
     slug = sub.chart_slug
     partition = partition_request(slug, start, end)
     published = {d.isoformat(): s for d, s in listed.items() if start <= d <= end}
-    # a republication's key names its new datetime: the first sync of the date used the other
-    key = f"{kind}:{slug}:{start}:{end}" + (f":{listed[start]}" if kind == "republished" else "")
+    # the key names the listed datetimes too: once the run of a range failed for good, the same
+    # listing is not asked again (Dagster drops a run key it has seen), a republished one is
+    stamps = json.dumps(published, sort_keys=True)
+    key = (
+        f"{kind}:{slug}:{start}:{end}:{hashlib.blake2b(stamps.encode(), digest_size=4).hexdigest()}"
+    )
     return dg.RunRequest(
         run_key=key,
         partition_key=partition.get("partition_key"),
         asset_selection=selection,
         tags={
             CHART_TAG: slug,
-            PUBLISHED_TAG: json.dumps(published, sort_keys=True),
+            PUBLISHED_TAG: stamps,
             **partition["tags"],
         },
     )
@@ -171,7 +177,11 @@ def sync_tick(
     Dagster has created the run of a run key."""
     today = now.date()
     requests, notes = [], []
-    cursor = Cursor(dict(cursor.charts), dict(cursor.fills))
+    slugs = {sub.chart_slug for sub in subs}  # a removed or paused chart leaves the cursor
+    cursor = Cursor(
+        {s: t for s, t in cursor.charts.items() if s in slugs},
+        {s: k for s, k in cursor.fills.items() if s in slugs},
+    )
     new = [sub.chart_slug for sub in subs if sub.chart_slug not in known_partitions]
     due = due_for_check(subs, cursor, now)
     if due and callable(active):
@@ -194,7 +204,8 @@ def sync_tick(
         try:
             listing = client.available_rankings(slug, since=since)
             stored = rankings.stored_stamps(wh, slug, first_day() if history else since)
-            if not stored and not listing.datetimes:
+            first_sync = not stored and not rankings.has_rankings(wh, slug)
+            if first_sync and not listing.datetimes:  # bring its newest, however old
                 listing = client.available_rankings(slug, newest_only=True)
         except api_errors.NotFound as exc:
             if not timing.gone:
@@ -215,7 +226,7 @@ def sync_tick(
             cursor.fills[slug] = fill.run_key
             notes.append(f"{slug}: historical fill {fill.run_key.split(':', 2)[2]}")
             continue  # the fill covers the recent dates too
-        requests += sync_requests(sub, listed, stored, today, active)
+        requests += sync_requests(sub, listed, stored, today, active, first_sync)
     return TickOutcome(requests, new, cursor, notes, checked=len(due))
 
 

@@ -54,8 +54,10 @@ EARLIER, LATER = 5, 15  # minutes the plan moves after a find at the first look,
 #: publications are too few to watch two of them hourly)
 LEARN_FROM = {"daily": 2}
 MOST_LEARNED = 2
-ACCELERATE_AFTER = 4  # moves in a row in one direction before its steps double
-LEARNABLE = 36 * 60  # minutes: a find later than this after its date (an outage) teaches nothing
+#: minutes after the ranking date's midnight a publication may come and still teach its time:
+#: up to a period and two days (a chart published the day after its date included); a find
+#: later than that (an outage's catch-up) teaches nothing
+LEARNABLE = {"daily": 3 * 24 * 60, "weekly": 9 * 24 * 60, "monthly": 33 * 24 * 60}
 
 
 @dataclasses.dataclass
@@ -151,7 +153,7 @@ def after_check(
             timing, next_check=now + interval, newest=newest, gone=False, failures=0
         )
     if newest is None:  # nothing published at all yet
-        return ChartTiming(next_check=now + FALLBACK, plan=timing.plan)
+        return ChartTiming(next_check=now + FALLBACK, plan=timing.plan, samples=timing.samples)
     if timing.newest is not None and newest > timing.newest:
         learned = timing
         if newest == expected_after(timing.newest, frequency):
@@ -186,7 +188,7 @@ def after_gone(timing: ChartTiming, now: dt.datetime) -> ChartTiming:
 
 def after_failure(timing: ChartTiming, now: dt.datetime) -> ChartTiming:
     """A check that failed: due again at the next tick, then backing off to ``FALLBACK``."""
-    wait = min(dt.timedelta(minutes=2**timing.failures), FALLBACK)
+    wait = min(dt.timedelta(minutes=2 ** min(timing.failures, 6)), FALLBACK)
     return dataclasses.replace(timing, next_check=now + wait, failures=timing.failures + 1)
 
 
@@ -196,7 +198,7 @@ def learning(timing: ChartTiming, frequency: str) -> bool:
 
 
 def _learn(timing: ChartTiming, newest: dt.date, now: dt.datetime, frequency: str) -> ChartTiming:
-    """The timing's plan, streak and samples once ``newest``, the expected ranking, was found
+    """The timing's plan and samples once ``newest``, the expected ranking, was found
     at ``now``."""
     day = _midnight(newest)
     missed = timing.missed if timing.missed is not None and timing.missed >= day else None
@@ -204,11 +206,12 @@ def _learn(timing: ChartTiming, newest: dt.date, now: dt.datetime, frequency: st
         if missed is None:
             return timing  # out at the day's first look: no bound below it
         estimate = (_minutes(missed - day) + _minutes(now - day)) // 2
-        if not 0 <= estimate <= LEARNABLE:
+        if not 0 <= estimate <= LEARNABLE.get(frequency, LEARNABLE["daily"]):
             return timing
         # the earliest seen: a late publication while learning must not set the plan
         plan = estimate if timing.plan is None else min(timing.plan, estimate)
         return dataclasses.replace(timing, plan=plan, samples=timing.samples + 1)
     if missed is None:  # out by the first look: look earlier next time
         return dataclasses.replace(timing, plan=max(0, timing.plan - EARLIER))
-    return dataclasses.replace(timing, plan=min(LEARNABLE, timing.plan + LATER))
+    latest = LEARNABLE.get(frequency, LEARNABLE["daily"])
+    return dataclasses.replace(timing, plan=min(latest, timing.plan + LATER))

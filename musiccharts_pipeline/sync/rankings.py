@@ -46,6 +46,17 @@ def stored_stamps(wh: Warehouse, slug: str, since: dt.date) -> dict[dt.date, str
     return {pd.Timestamp(r.ranking_date).date(): r.ranking_datetime for r in frame.itertuples()}
 
 
+def has_rankings(wh: Warehouse, slug: str) -> bool:
+    """Whether any ranking of the chart is stored (one indexed lookup)."""
+    return (
+        wh.scalar(
+            f"SELECT 1 FROM {SCHEMA}.chart_rankings WHERE chart_slug = :slug LIMIT 1",
+            {"slug": slug},
+        )
+        is not None
+    )
+
+
 def songs_in(wh: Warehouse, slug: str, dates: list[dt.date]) -> list[str]:
     """The distinct songs of one chart's stored rankings on ``dates``, sorted."""
     frame = wh.read_frame(

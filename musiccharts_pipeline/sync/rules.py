@@ -22,12 +22,6 @@ PERIOD = {
     "weekly": dt.timedelta(days=7),
     "monthly": dt.timedelta(days=31),
 }
-#: How often the sensor asks the API for new ranking dates, per frequency.
-CHECK_EVERY = {
-    "daily": dt.timedelta(hours=1),
-    "weekly": dt.timedelta(hours=6),
-    "monthly": dt.timedelta(hours=12),
-}
 
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$")
 
@@ -72,9 +66,9 @@ def audience_window(
 
 
 def check_interval(frequency: str, custom_hours: int | None) -> dt.timedelta:
-    if frequency == "custom" or custom_hours:
-        return dt.timedelta(hours=max(1, custom_hours or 24))
-    return CHECK_EVERY.get(frequency, dt.timedelta(hours=1))
+    """How often a custom-interval chart is checked (the others are timed to their publication
+    time: ``check_timing``)."""
+    return dt.timedelta(hours=max(1, custom_hours or 24))
 
 
 def period(frequency: str, custom_hours: int | None = None) -> dt.timedelta:
