@@ -29,6 +29,7 @@ import contextlib
 import datetime as dt
 import json
 import math
+import os
 import statistics
 import sys
 import tempfile
@@ -60,7 +61,7 @@ WARMUP = dt.timedelta(days=2)
 #: after the month, the sensor goes on for two days (not counted) so that the rankings published
 #: near its end are stored and judged; a correction out in the last day may show either version
 SETTLE = dt.timedelta(days=2)
-DEBUG = False
+DEBUG = bool(os.environ.get("SOAK_DEBUG"))
 
 TARGETS = {
     "soak_api_calls_over_minimum": ("<=", 1.10),

@@ -139,7 +139,7 @@ def test_on_the_clock_a_ranking_is_listed_from_its_publication_time_and_correcti
     with clock.simulated(fix.corrected_at):
         listed = dict(sim.world.listed(chart))
         ranking, stamp = sim.world.published_ranking(chart, fixed)
-    assert listed[fixed] == stamp == fix.corrected_at.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    assert listed[fixed] == stamp == f"{fixed}T{fix.corrected_at:%H:%M}:01+00:00"
     assert sorted(ranking.songs) == sorted(original.songs) and ranking.songs != original.songs
 
 

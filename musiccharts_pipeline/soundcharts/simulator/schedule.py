@@ -6,8 +6,9 @@ appears hours late, and now and then a corrected ranking is republished for a da
 
 The reference stamps ranking datetimes at noon UTC and says nothing about corrections. The
 simulator's decision, which the sync sensor relies on: a corrected ranking is listed by
-available-rankings (and dated in its ``related.date``) with the time of the correction instead of
-noon, so a client sees a republication as a changed datetime for a date it already holds.
+available-rankings (and dated in its ``related.date``) with its own date but the time of the
+correction instead of noon, so a client sees a republication as a changed datetime for a date it
+already holds (callers match items to dates by their date prefix).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class Publication:
 
     def stamp(self, now: dt.datetime) -> str:
         """The datetime available-rankings lists for this ranking at ``now``."""
-        if self.corrected(now):
-            return self.corrected_at.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        if self.corrected(now):  # the ranking's own date (callers match by it), another time
+            return f"{self.date.isoformat()}T{self.corrected_at:%H:%M}:01+00:00"
         return noon(self.date)
 
 
