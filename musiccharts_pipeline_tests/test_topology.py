@@ -453,7 +453,7 @@ def _faults(topo: Topology, instance, wh, expected, databases, note) -> None:
         "the sync sensor's tick to store its cursor",
         lambda: (
             (c := sensor_cursor(instance, "chart_sync_sensor"))
-            and set(json.loads(c)) == set(CHARTS)
+            and set(json.loads(c)["charts"]) == set(CHARTS)
             and c
         ),
         120,
