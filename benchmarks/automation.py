@@ -6,7 +6,6 @@ partition range; a few syncs run first, then the two sensors tick as the daemon 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import os
@@ -25,6 +24,7 @@ from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.scheduler.instigation import TickData, TickStatus
 from dagster_shared.serdes import serialize_value
 
+from benchmarks.common import dagster_instance
 from musiccharts_pipeline import clock
 from musiccharts_pipeline.assets.materialize import materialize_chart
 from musiccharts_pipeline.automation.cascade_sensor import cascade_sensor
@@ -125,18 +125,6 @@ def _idle_evaluation(sensors: Sensors) -> tuple[float, int, int, int]:
     return seconds, stored, max(cursors), len(simulator.request_log) - calls_before
 
 
-@contextlib.contextmanager
-def _instance(tmp: Path):
-    home = tmp / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    instance = dg.DagsterInstance.from_config(str(home))
-    try:
-        yield instance, home
-    finally:
-        instance.dispose()
-
-
 def _steady_state(pipeline, instance, charts: int) -> tuple[Sensors, float]:
     """``charts`` subscriptions, a few syncs carried through the cascade, then the sensors
     ticked a minute apart on the simulated clock until every chart has been checked once (the
@@ -222,7 +210,7 @@ def _partition_health_seconds(home: Path, rounds: int = 3) -> float:
 def _first_sync_runs(tmp: Path) -> int:
     """Runs the sync sensor requests on a fresh start with the default subscriptions."""
     pipeline = _pipeline(tmp)
-    with _instance(tmp) as (instance, _):
+    with dagster_instance(tmp) as (instance, _):
         return len(Sensors(pipeline, instance).tick(chart_sync_sensor))
 
 
@@ -233,7 +221,7 @@ def _duplicates_and_builds(tmp: Path) -> tuple[int, int]:
     wh, client = pipeline["warehouse"].get(), pipeline["soundcharts"].get()
     subscriptions.add(wh, client, "top-50-fr")
     today = client.simulator.world.today
-    with _instance(tmp) as (instance, _):
+    with dagster_instance(tmp) as (instance, _):
         sensors = Sensors(pipeline, instance)
         instance.add_dynamic_partitions("charts", ["top-50-fr"])
         client.simulator.config.latency = 0.01
@@ -271,7 +259,7 @@ def bench_automation(quick: bool = False) -> dict:
             evening = dt.datetime.combine(
                 pipeline["soundcharts"].get().simulator.world.today, dt.time(20)
             )
-            with _instance(tmp) as (instance, home), clock.simulated(evening):
+            with dagster_instance(tmp) as (instance, home), clock.simulated(evening):
                 sensors, checks_per_chart = _steady_state(pipeline, instance, charts)
                 runs = [_idle_evaluation(sensors) for _ in range(3)]
                 measured[charts] = {

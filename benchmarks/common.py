@@ -7,7 +7,9 @@ import contextlib
 import datetime as dt
 import os
 import uuid
+from pathlib import Path
 
+import dagster as dg
 import psycopg2
 
 from musiccharts_pipeline.assets.materialize import materialize_chart
@@ -44,3 +46,21 @@ def fresh_pipeline(tmp: str, max_rps: float = 0, latency_ms: int = 0):
 
 def backfill(resources, instance, slug: str, start: dt.date, end: dt.date):
     return materialize_chart(resources, instance, slug, start, end)
+
+
+@contextlib.contextmanager
+def dagster_instance(tmp: Path):
+    """A persistent SQLite Dagster instance (as `make dev` has) in ``tmp``: (instance, home)."""
+    home = tmp / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        yield instance, home
+    finally:
+        instance.dispose()
+
+
+def met(value, op: str, target) -> bool:
+    """Whether a figure meets its target (``op`` one of <=, >=, ==)."""
+    return {">=": value >= target, "<=": value <= target, "==": value == target}[op]

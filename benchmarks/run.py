@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the shared test helpers drive the sensors as the daemon does
 RESULTS = ROOT / "benchmarks" / "results.json"
 
+from benchmarks.common import met  # noqa: E402 - the repository root is on the path now
+
 
 def steps(quick: bool) -> list[tuple[str, str, object]]:
     """(step name, figure module under benchmarks/, how to call it on that module), in order."""
@@ -81,9 +83,9 @@ def print_table(results: dict) -> list[str]:
         if key not in results:
             continue
         value = results[key]
-        met = {">=": value >= target, "<=": value <= target, "==": value == target}[op]
-        print(f"{key:<34}{value:>12.3f}  {op}{target:<6} {'yes' if met else 'NO'}")
-        if not met:
+        ok = met(value, op, target)
+        print(f"{key:<34}{value:>12.3f}  {op}{target:<6} {'yes' if ok else 'NO'}")
+        if not ok:
             missed.append(f"{key} = {value:.3f} (target {op} {target})")
     print("\nother measurements:")
     for key, value in sorted(results.items()):

@@ -41,6 +41,7 @@ import dagster as dg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import dagster_instance, met  # noqa: E402
 from musiccharts_pipeline import clock  # noqa: E402
 from musiccharts_pipeline.automation.sync_sensor import Cursor, chart_sync_sensor  # noqa: E402
 from musiccharts_pipeline.partitions import chart_dates_of_run  # noqa: E402
@@ -87,18 +88,6 @@ def _faults(start: dt.datetime, days: int) -> list[tuple[dt.datetime, dt.datetim
         (errors_at, errors_at + dt.timedelta(days=2), {"server_error": 0.05}),
         (outage_at, outage_at + dt.timedelta(hours=2), {"server_error": 1.0}),
     ]
-
-
-@contextlib.contextmanager
-def _instance(tmp: Path):
-    home = tmp / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    instance = dg.DagsterInstance.from_config(str(home))
-    try:
-        yield instance, home
-    finally:
-        instance.dispose()
 
 
 def _bytes(path: Path) -> int:
@@ -192,7 +181,7 @@ def soak(charts: int, days: int, warehouse: str, tmp: Path) -> dict:
     try:
         for chart in chosen:
             subscriptions.add(wh, client, chart.slug, auto_fetch_metadata=False)
-        with _instance(tmp) as (instance, home):
+        with dagster_instance(tmp) as (instance, home):
             state = Soak(pipeline, instance, home, simulator)
             wall = time.perf_counter()
             next_size = start
@@ -349,7 +338,7 @@ def main(argv=None) -> int:
         op, target = TARGETS.get(key, ("", ""))
         shown = f"{value:>12.3f}" if isinstance(value, float) else f"{value!s:>12}"
         print(f"{key:<44}{shown}  {op}{target}")
-        if op and not {"<=": value <= target, "==": value == target}[op]:
+        if op and not met(value, op, target):
             missed.append(f"{key} = {value} (target {op} {target})")
     print(f"API calls by route: {figures['soak_api_calls_by_route']}")
     for line in missed:
