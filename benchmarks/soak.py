@@ -154,7 +154,7 @@ class Soak:
         self.failed_runs += 1
 
 
-def soak(charts: int, days: int, warehouse: str, tmp: Path) -> dict:
+def soak(charts: int, days: int, warehouse: str, tmp: Path, faults: bool = True) -> dict:
     start = dt.datetime.combine(dt.date(2026, 6, 1), dt.time())
     end = start + dt.timedelta(days=days)
     config = SimulatorConfig(
@@ -176,7 +176,7 @@ def soak(charts: int, days: int, warehouse: str, tmp: Path) -> dict:
     wh, client = pipeline["warehouse"].get(), pipeline["soundcharts"].get()
     wh.migrate()
     chosen = _charts(simulator.world, charts)
-    faults = _faults(start, days)
+    faults = _faults(start, days) if faults else []
     clock.set_time(start - WARMUP)
     try:
         for chart in chosen:
@@ -319,6 +319,9 @@ def main(argv=None) -> int:
         default="duckdb",
         help="duckdb (default), or postgresql for a throw-away PostgreSQL database",
     )
+    parser.add_argument(
+        "--no-faults", action="store_true", help="no injected errors or outage (their share)"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         url = "duckdb"
@@ -326,7 +329,7 @@ def main(argv=None) -> int:
             from benchmarks.common import pg_database
 
             url = stack.enter_context(pg_database())
-        figures = soak(args.charts, args.days, url, Path(tmp))
+        figures = soak(args.charts, args.days, url, Path(tmp), faults=not args.no_faults)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update(figures)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
