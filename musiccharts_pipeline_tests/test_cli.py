@@ -88,7 +88,7 @@ def test_a_manual_sync_refuses_a_bad_range_as_the_api_does_and_runs_nothing(
         assert instance.get_runs_count() == 0
 
 
-def test_status_shows_a_chart_that_fails_every_sync_as_zero_percent(env, capsys):
+def test_status_shows_a_chart_that_fails_every_sync_as_zero_percent(env, capsys, monkeypatch):
     simulator = resources_from_env(resolved=True)["soundcharts"].get().simulator  # the command's
 
     def misdated(body, path):  # every ranking breaks the contract: its partition fails
@@ -96,7 +96,8 @@ def test_status_shows_a_chart_that_fails_every_sync_as_zero_percent(env, capsys)
         return body
 
     assert cli.main(["charts", "add", "top-50-fr"]) == 0
-    simulator.tampering["ranking"] = misdated
+    # the command's simulator is shared by the process: the tampering leaves with the test
+    monkeypatch.setitem(simulator.tampering, "ranking", misdated)
     assert cli.main(["charts", "sync", "top-50-fr"]) == 1
     capsys.readouterr()
     assert cli.main(["charts", "status"]) == 0
