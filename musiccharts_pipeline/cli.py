@@ -8,7 +8,7 @@ import math
 import sys
 import time
 
-from musiccharts_pipeline import settings
+from musiccharts_pipeline import redact, settings
 from musiccharts_pipeline.launch import restore_default_signals
 from musiccharts_pipeline.soundcharts import errors as api_errors
 from musiccharts_pipeline.sync import rules
@@ -359,6 +359,9 @@ def _date(text: str) -> dt.date:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musiccharts", description=__doc__)
+    parser.add_argument(
+        "--debug", action="store_true", help="print the traceback of an unexpected error"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="seed subscriptions and sync every chart's latest ranking")
@@ -430,19 +433,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _environment_error(exc: Exception) -> str:
+    """One line saying what to check, for an error of the environment rather than the input."""
+    import sqlalchemy as sa
+
+    if isinstance(exc, settings.SettingError):
+        return str(exc)
+    if isinstance(exc, sa.exc.ArgumentError | sa.exc.NoSuchModuleError):
+        return (
+            "MUSICCHARTS_WAREHOUSE_URL is not a database URL the project can use "
+            "(postgresql+psycopg2://… or duckdb:///…)"
+        )
+    if isinstance(exc, sa.exc.SQLAlchemyError):
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        return (
+            f"the warehouse cannot be reached or refused the request ({cause}): check "
+            "MUSICCHARTS_WAREHOUSE_URL and that the database is running"
+        )
+    if type(exc).__module__.startswith("dagster"):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"Dagster: {first} (check DAGSTER_HOME and its dagster.yaml)"
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or exc} ({exc.filename or 'no file named'}): check the paths set"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"unexpected {type(exc).__name__}: {first}"
+
+
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
+    redact.install()
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (CliError, subs.SubscriptionError, rules.InvalidChartSlug) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact.scrub(str(exc))}", file=sys.stderr)
         return 2
     except api_errors.SoundChartsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact.scrub(str(exc))}", file=sys.stderr)
         return 3
+    except Exception as exc:
+        if args.debug or settings.debug():
+            raise
+        print(
+            f"error: {redact.scrub(_environment_error(exc))}\n"
+            "(run with --debug or MUSICCHARTS_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

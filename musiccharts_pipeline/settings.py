@@ -18,6 +18,15 @@ LOCAL_DATA_DIR = PROJECT_ROOT / ".musiccharts"
 DEFAULT_PARTITION_START = "2025-01-01"
 
 
+class SettingError(ValueError):
+    """A variable is set to something the project cannot use; the message names it."""
+
+
+def debug() -> bool:
+    """MUSICCHARTS_DEBUG=1: commands print the traceback of an error instead of one line."""
+    return (env("MUSICCHARTS_DEBUG") or "").lower() in ("1", "true", "yes")
+
+
 def warehouse_url() -> str:
     url = os.environ.get("MUSICCHARTS_WAREHOUSE_URL")
     if url:
@@ -30,10 +39,10 @@ def partition_start() -> str:
     value = os.environ.get("MUSICCHARTS_PARTITION_START", DEFAULT_PARTITION_START)
     try:
         dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise ValueError(
+    except ValueError:
+        raise SettingError(
             f"MUSICCHARTS_PARTITION_START must be a YYYY-MM-DD date, got {value!r}"
-        ) from exc
+        ) from None
     return value
 
 
@@ -45,7 +54,7 @@ def run_retention_days() -> int:
     except ValueError:
         days = 0
     if days < 1:
-        raise ValueError(
+        raise SettingError(
             f"MUSICCHARTS_RUN_RETENTION_DAYS must be a whole number >= 1, got {value!r}"
         )
     return days
@@ -85,7 +94,17 @@ def simulator_settings() -> dict[str, str]:
 def max_rps() -> float | None:
     """The client-side request ceiling, if one is set (SOUNDCHARTS_MAX_RPS)."""
     value = env("SOUNDCHARTS_MAX_RPS")
-    return float(value) if value else None
+    if not value:
+        return None
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = -1.0
+    if not rate >= 0:
+        raise SettingError(
+            f"SOUNDCHARTS_MAX_RPS must be a number of requests per second >= 0, got {value!r}"
+        )
+    return rate
 
 
 def dashboard_path() -> Path:
@@ -131,7 +150,7 @@ def alert_quota_below() -> str | None:
 SECRET_NAME_PARTS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "WEBHOOK")
 _PROJECT_PREFIXES = ("SOUNDCHARTS_", "MUSICCHARTS_", "DAGSTER_")
 #: Too short to be a secret, and replacing it would mangle ordinary words.
-_MIN_SECRET_LENGTH = 6
+MIN_SECRET_LENGTH = 6
 
 
 def secret_values() -> list[str]:
@@ -152,4 +171,4 @@ def secret_values() -> list[str]:
                 found.add(parts.password)
             if "WEBHOOK" in name and parts.path.strip("/"):
                 found.add(parts.path + (f"?{parts.query}" if parts.query else ""))
-    return sorted((v for v in found if len(v) >= _MIN_SECRET_LENGTH), key=len, reverse=True)
+    return sorted((v for v in found if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)

@@ -14,7 +14,7 @@ import re
 import statistics
 from urllib.parse import quote
 
-from musiccharts_pipeline.alerts.redact import scrub
+from musiccharts_pipeline.redact import scrub
 from musiccharts_pipeline.sync import rules as sync_rules
 
 RUN_FAILED = "run_failed"

@@ -12,18 +12,18 @@ import dataclasses
 import json
 import logging
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from musiccharts_pipeline.alerts.redact import install_log_filter, scrub
 from musiccharts_pipeline.alerts.rules import CHECK_FAILED, OVERDUE, QUOTA, RUN_FAILED, SLOW_SYNC
 from musiccharts_pipeline.alerts.state import OPENED, IncidentStore, Notice
+from musiccharts_pipeline.redact import install, register, scrub
 from musiccharts_pipeline.sync.rules import utcnow
 
 log = logging.getLogger(__name__)
-install_log_filter()
 
 PREFIX = "[musiccharts]"
 #: More notices than this of one rule and kind in one evaluation make one summary message.
@@ -133,6 +133,9 @@ class Webhook:
             raise_on_status=False,
             respect_retry_after_header=True,
         )
+        # urllib3 logs the URL path it retries: for a Slack webhook, the path is the secret
+        register(urlsplit(url).path if urlsplit(url).path.strip("/") else None)
+        install()
         self._session = requests.Session()
         self._session.mount("http://", HTTPAdapter(max_retries=retry))
         self._session.mount("https://", HTTPAdapter(max_retries=retry))

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import requests
 from pydantic import BaseModel, ValidationError
@@ -25,8 +25,10 @@ from tenacity import (
     wait_random_exponential,
 )
 from urllib3.exceptions import MaxRetryError
+from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
+from musiccharts_pipeline import redact
 from musiccharts_pipeline.soundcharts import errors
 from musiccharts_pipeline.soundcharts import models as m
 
@@ -125,6 +127,41 @@ class _BodyTruncated(Exception):
     pass
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of a URL, the port made explicit, host lowercased."""
+    parts = parse_url(url)
+    scheme = (parts.scheme or "").lower()
+    return scheme, (parts.host or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+
+
+def _shown_origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+
+
+class OriginSession(requests.Session):
+    """A session whose headers (the credentials) go to one origin only: a redirect to another
+    scheme, host or port is refused before it is sent (requests would follow it keeping every
+    header but ``Authorization``); a redirect within the origin is followed."""
+
+    def __init__(self, base_url: str):
+        super().__init__()
+        self.origin = origin(base_url)
+        self.max_redirects = 5
+
+    def rebuild_auth(self, prepared_request, response):
+        if origin(prepared_request.url) != self.origin:
+            raise errors.ContractError(
+                f"the API redirected to another host ({_shown_origin(prepared_request.url)}): "
+                "not followed, the credentials go only to the configured API URL",
+                response.status_code,
+            )
+        super().rebuild_auth(prepared_request, response)
+
+
 class SoundChartsClient:
     """Typed access to the SoundCharts routes the pipeline uses, over HTTP.
 
@@ -153,7 +190,8 @@ class SoundChartsClient:
             )
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._session = requests.Session()
+        redact.register(api_key)
+        self._session = OriginSession(self.base_url)
         self._session.mount(
             self.base_url, transport(**self._adapter_settings(retries, backoff, pool_size))
         )
@@ -228,7 +266,7 @@ class SoundChartsClient:
         reraise=True,
     )
     def _get_with_body_retries(self, path: str, params: dict | None, route: str) -> dict:
-        url = path if path.startswith("http") else self.base_url + path
+        url = self._resolve(path)
         self._limiter.acquire()
         try:
             response = self._session.get(url, params=params, timeout=self.timeout)
@@ -264,6 +302,21 @@ class SoundChartsClient:
 
     def _display(self, path: str) -> str:
         return path.split("?")[0]
+
+    def _resolve(self, path: str) -> str:
+        """The URL of ``path``: a path is taken under the configured API URL; an absolute URL
+        (an answer's ``page.next``) only when it has the API URL's origin, else a
+        ContractError naming its host: the credentials never go to another host."""
+        parts = urlsplit(path)
+        if not (parts.scheme or parts.netloc):
+            return self.base_url + ("" if path.startswith("/") else "/") + path
+        if parts.scheme in ("http", "https") and origin(path) == self._session.origin:
+            return path
+        raise errors.ContractError(
+            f"the API pointed to another host ({_shown_origin(path)}): not followed, the "
+            "credentials go only to the configured API URL",
+            url=self._display(path),
+        )
 
     def _track_quota(self, response: requests.Response) -> None:
         value = response.headers.get("x-quota-remaining")

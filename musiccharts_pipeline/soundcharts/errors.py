@@ -1,6 +1,9 @@
-"""Typed SoundCharts errors. Messages carry the status and the API's own words, never secrets."""
+"""Typed SoundCharts errors. Messages carry the status and the API's own words, never secrets:
+whatever an answer echoed is scrubbed here, where every message is made."""
 
 from __future__ import annotations
+
+from musiccharts_pipeline.redact import scrub, scrub_data
 
 
 class SoundChartsError(Exception):
@@ -14,11 +17,11 @@ class SoundChartsError(Exception):
         url: str | None = None,
     ):
         self.status = status
-        self.errors = errors or []
-        self.url = url
+        self.errors = scrub_data(errors or [])
+        self.url = scrub(url) if url else url
         prefix = f"SoundCharts API {status}" if status else "SoundCharts API"
-        where = f" ({url})" if url else ""
-        super().__init__(f"{prefix}: {message}{where}")
+        where = f" ({self.url})" if url else ""
+        super().__init__(scrub(f"{prefix}: {message}{where}"))
 
 
 class BadRequest(SoundChartsError):
