@@ -128,6 +128,20 @@ def api_token() -> str | None:
     return env("MUSICCHARTS_API_TOKEN")
 
 
+#: The largest request body `musiccharts serve` reads by default: 1 MiB.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+def max_body_bytes() -> int:
+    """MUSICCHARTS_MAX_BODY_BYTES: larger request bodies are refused (413) before being read."""
+    value = env("MUSICCHARTS_MAX_BODY_BYTES")
+    if value is None:
+        return DEFAULT_MAX_BODY_BYTES
+    if not value.isdigit() or int(value) < 1:
+        raise SettingError(f"MUSICCHARTS_MAX_BODY_BYTES must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
 def dagster_url() -> str:
     """The running Dagster webserver (MUSICCHARTS_DAGSTER_URL): manual syncs are launched
     through it, and alerts link to its runs and assets."""

@@ -11,7 +11,7 @@ import io
 import pandas as pd
 import pytest
 
-from musiccharts_pipeline.serve import api as serve_api
+from musiccharts_pipeline.serve import guard as serve_guard
 from musiccharts_pipeline.sync.movement import classify
 from musiccharts_pipeline_tests.serving import TOKEN, fill, serving
 
@@ -446,13 +446,13 @@ def _subscription_row(wh, slug: str) -> dict | None:
 def test_subscriptions_over_http(served, monkeypatch):
     s, wh = served, served.wh
     compared = []
-    real = serve_api.hmac.compare_digest
+    real = serve_guard.hmac.compare_digest
 
     def spy(a, b):
         compared.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(serve_api.hmac, "compare_digest", spy)
+    monkeypatch.setattr(serve_guard.hmac, "compare_digest", spy)
     new = {"chart_slug": "viral-50-global", "sync_historical_data": True, "is_active": False}
     assert s.http.post("/api/subscriptions", json=new).status_code == 401
     wrong = s.http.post("/api/subscriptions", json=new, headers={"Authorization": "Bearer nope"})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hmac
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from musiccharts_pipeline import settings
 from musiccharts_pipeline.serve import dagster_runs, queries
+from musiccharts_pipeline.serve.guard import token_problem
 from musiccharts_pipeline.serve.http import (
     DEFAULT_LIMIT,
     DEFAULT_SERIES_LIMIT,
@@ -306,24 +306,11 @@ audience_routes("artist")
 
 
 def require_token(request: Request) -> None:
-    """Writes need ``Authorization: Bearer <MUSICCHARTS_API_TOKEN>``, compared in constant
-    time; with no token configured every write is refused."""
-    expected = state(request).api_token
-    if not expected:
-        raise ApiError(
-            403,
-            "writes are disabled because no API token is configured: set "
-            "MUSICCHARTS_API_TOKEN in the environment of `musiccharts serve`, restart it, and "
-            "send the header `Authorization: Bearer <token>`",
-        )
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    challenge = {"WWW-Authenticate": "Bearer"}
-    if scheme.lower() != "bearer" or not given.strip():
-        raise ApiError(
-            401, "this write needs the header `Authorization: Bearer <token>`", challenge
-        )
-    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
-        raise ApiError(401, "the bearer token is not valid", challenge)
+    """Writes need ``Authorization: Bearer <MUSICCHARTS_API_TOKEN>`` (checked first by the
+    request guard, before the body is read; again here, so a route never depends on it)."""
+    problem = token_problem(state(request).api_token, request.headers.get("authorization", ""))
+    if problem is not None:
+        raise problem
 
 
 Writer = Depends(require_token)

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from musiccharts_pipeline import settings
 from musiccharts_pipeline.serve import api, pages
+from musiccharts_pipeline.serve.guard import RequestGuard
 from musiccharts_pipeline.serve.http import ApiError, json_response
 from musiccharts_pipeline.serve.readers import WarehouseUnavailable, reader_for
 from musiccharts_pipeline.serve.state import ServeState
@@ -66,6 +67,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.serve = state
+    app.add_middleware(RequestGuard, api_token=state.api_token, max_body=settings.max_body_bytes())
     app.include_router(api.router)
     app.include_router(pages.router)
     _errors(app)

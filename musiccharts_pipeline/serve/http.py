@@ -154,14 +154,23 @@ def page(total: int, limit: int, offset: int, items: list) -> dict:
     return {"total": total, "limit": limit, "offset": offset, "items": items}
 
 
+#: A text cell starting with one of these runs as a formula in a spreadsheet (OWASP, CSV
+#: injection): it is prefixed with a single quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_cell(value) -> str:
-    """A value as its JSON rendering shows it (dates ISO, booleans true/false, null empty)."""
+    """A value as its JSON rendering shows it (dates ISO, booleans true/false, null empty);
+    text that a spreadsheet would run as a formula is prefixed with ``'``. Numbers stay
+    numbers (a negative movement is not text)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.date | dt.datetime | decimal.Decimal) or hasattr(value, "item"):
         return str(_plain(value))
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     return str(value)
 
 
