@@ -159,6 +159,7 @@ def _cmd_charts_add(args: argparse.Namespace) -> int:
         auto_fetch_metadata=not args.no_metadata,
         auto_fetch_audience=not args.no_audience,
         priority_platforms=platforms,
+        replace=args.replace,
     )
     print(
         f"subscribed to {sub.chart_slug} ({sub.platform}, {sub.frequency})"
@@ -372,7 +373,13 @@ def build_parser() -> argparse.ArgumentParser:
     add = charts_sub.add_parser("add", help="subscribe to a chart (frequency read from the API)")
     add.add_argument("slug")
     add.add_argument("--frequency", choices=rules.FREQUENCIES)
-    add.add_argument("--interval-hours", type=int, dest="interval_hours")
+    add.add_argument(
+        "--interval-hours",
+        type=int,
+        dest="interval_hours",
+        help="with --frequency custom: hours between syncs (1 to 8784)",
+    )
+    add.add_argument("--replace", action="store_true", help="start an existing subscription over")
     add.add_argument("--history", action="store_true", help="fill up to a year back")
     add.add_argument("--no-metadata", action="store_true")
     add.add_argument("--no-audience", action="store_true")

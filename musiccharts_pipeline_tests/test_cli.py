@@ -36,6 +36,66 @@ def test_missing_credentials_are_a_clear_error(env, monkeypatch, capsys):
     assert "SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY" in err and "Traceback" not in err
 
 
+def _subscriptions() -> list[dict]:
+    wh = resources_from_env(resolved=True)["warehouse"].get()
+    return wh.read_frame("SELECT * FROM soundcharts.chart_subscriptions").to_dict("records")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["--frequency", "custom", "--interval-hours", "-5"],
+            "a whole number of hours from 1 to 8784, got -5",
+        ),
+        (["--frequency", "custom", "--interval-hours", "0"], "from 1 to 8784, got 0"),
+        (["--frequency", "custom"], "a custom frequency needs an interval in hours"),
+        (["--platforms", "<script>,foo"], "unknown platform(s) '<script>', 'foo'; known: "),
+        (["--platforms", ","], "at least one priority platform"),
+    ],
+)
+def test_charts_add_refuses_what_the_api_refuses_and_writes_nothing(env, capsys, argv, message):
+    assert cli.main(["charts", "add", "viral-50-global", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert _subscriptions() == []
+
+
+def test_an_existing_subscription_is_replaced_only_when_asked(env, capsys):
+    assert cli.main(["charts", "add", "viral-50-global", "--no-audience"]) == 0
+    assert cli.main(["charts", "add", "viral-50-global", "--platforms", "tiktok"]) == 2
+    assert "viral-50-global is already subscribed" in capsys.readouterr().err
+    [row] = _subscriptions()
+    assert (bool(row["auto_fetch_audience"]), row["priority_platforms"]) == (
+        False,
+        "spotify,youtube,shazam",
+    )
+    assert cli.main(["charts", "add", "viral-50-global", "--platforms", "tiktok", "--replace"]) == 0
+    [row] = _subscriptions()
+    assert (bool(row["auto_fetch_audience"]), row["priority_platforms"]) == (True, "tiktok")
+
+
+def test_an_unreachable_warehouse_is_one_line_not_a_traceback(env, monkeypatch, capsys):
+    monkeypatch.setenv(
+        "MUSICCHARTS_WAREHOUSE_URL", "postgresql+psycopg2://user:pw-1234567@127.0.0.1:9/x"
+    )
+    assert cli.main(["charts", "list"]) == 1
+    err = capsys.readouterr().err
+    assert "the warehouse cannot be reached" in err and "MUSICCHARTS_WAREHOUSE_URL" in err
+    assert "Traceback" not in err and "pw-1234567" not in err and len(err.splitlines()) == 2
+    monkeypatch.setenv("SOUNDCHARTS_MAX_RPS", "fast")
+    assert cli.main(["charts", "list"]) == 1
+    assert "SOUNDCHARTS_MAX_RPS must be a number" in capsys.readouterr().err
+    monkeypatch.delenv("SOUNDCHARTS_MAX_RPS")
+    monkeypatch.setenv("MUSICCHARTS_WAREHOUSE_URL", "not a url")
+    assert cli.main(["charts", "list"]) == 1
+    assert "MUSICCHARTS_WAREHOUSE_URL is not a database URL" in capsys.readouterr().err
+    import sqlalchemy as sa
+
+    with pytest.raises(sa.exc.ArgumentError):  # --debug: the traceback, for whoever needs it
+        cli.main(["--debug", "charts", "list"])
+
+
 def test_subscription_lifecycle(env, capsys):
     assert cli.main(["charts", "add", "tiktok-top-50-weekly", "--no-audience"]) == 0
     assert "tiktok-top-50-weekly (tiktok, weekly)" in capsys.readouterr().out
@@ -72,6 +132,7 @@ def test_subscription_lifecycle(env, capsys):
     [
         (["--from", "2026-12-05", "--to", "2026-12-01"], "from 2026-12-05 is after to 2026-12-01"),
         (["--to", "2026-12-01"], "a range needs its start (from)"),
+        (["--from", "2026-12-01"], "a range needs its end (to)"),
         (["--date", "2026-12-01", "--from", "2026-11-01"], "either a date or a from/to range"),
         (["--from", "2999-01-01", "--to", "2999-01-02"], "2999-01-02 is in the future"),
     ],

@@ -189,3 +189,22 @@ def test_a_200_mb_unauthenticated_post_costs_the_server_nothing(warehouse_url, t
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_the_api_applies_the_same_subscription_rules_as_the_cli(served):
+    s = served
+    refused = [
+        ({"chart_slug": "viral-50-global", "priority_platforms": ["spotify", "<b>x"]}, "known: "),
+        ({"chart_slug": "viral-50-global", "frequency": "custom"}, "needs an interval"),
+        ({"chart_slug": "top-50-fr"}, "already subscribed"),
+    ]
+    for body, message in refused:
+        answer = s.http.post("/api/subscriptions", json=body, headers=AUTH)
+        assert answer.status_code in (400, 409) and message in answer.json()["error"], answer.text
+    assert [i["chart_slug"] for i in s.http.get("/api/subscriptions").json()["items"]] == [
+        "top-50-fr"
+    ]
+    patch = s.http.patch(
+        "/api/subscriptions/top-50-fr", json={"priority_platforms": ["myspace"]}, headers=AUTH
+    )
+    assert patch.status_code == 400 and "unknown platform(s) 'myspace'" in patch.json()["error"]

@@ -340,7 +340,8 @@ class NewSubscription(SubscriptionChange):
 
 
 def _platforms(values: list[str] | None) -> tuple[str, ...] | None:
-    return None if values is None else tuple(parse_platform(p) for p in values)
+    """As sent: the subscription rule set (``subs.check``) refuses unknown ones."""
+    return None if values is None else tuple(values)
 
 
 @router.get("/subscriptions", dependencies=JsonOnly)
@@ -354,8 +355,6 @@ def list_subscriptions(st: State, limit: Limit = DEFAULT_LIMIT, offset: Offset =
 def create_subscription(st: State, body: NewSubscription) -> Response:
     slug = parse_slug(body.chart_slug)
     wh = st.reader.writer
-    if subs.get_subscription(wh, slug) is not None:
-        raise ApiError(409, f"{slug} is already subscribed: PATCH /api/subscriptions/{slug}")
     platforms = _platforms(body.priority_platforms)
     try:
         sub = subs.add(
@@ -369,6 +368,10 @@ def create_subscription(st: State, body: NewSubscription) -> Response:
             auto_fetch_audience=body.auto_fetch_audience is not False,
             **({"priority_platforms": platforms} if platforms else {}),
         )
+    except subs.AlreadySubscribed:
+        raise ApiError(
+            409, f"{slug} is already subscribed: PATCH /api/subscriptions/{slug}"
+        ) from None
     except subs.SubscriptionError as exc:
         raise bad(str(exc)) from None
     except api_errors.SoundChartsError as exc:
@@ -395,10 +398,10 @@ def change_subscription(st: State, slug: str, body: SubscriptionChange) -> Respo
         changes["priority_platforms"] = _platforms(changes["priority_platforms"])
     if any(v is None for k, v in changes.items() if k != "custom_interval_hours"):
         raise bad("fields other than custom_interval_hours cannot be null")
-    new = dataclasses.replace(sub, **changes)
-    if new.frequency == "custom" and not new.custom_interval_hours:
-        raise bad("a custom frequency needs custom_interval_hours")
-    subs.save(wh, new)
+    try:
+        new = subs.save(wh, dataclasses.replace(sub, **changes))
+    except subs.SubscriptionError as exc:
+        raise bad(str(exc)) from None
     st.reader.refresh(wait=5)
     return json_response(_subscription(new))
 

@@ -13,11 +13,7 @@ from collections.abc import Iterable, Sequence
 
 from fastapi import Response
 
-from musiccharts_pipeline.soundcharts.platforms import (
-    SOCIAL_PLATFORMS,
-    SONG_AUDIENCE_PLATFORMS,
-    STREAMING_PLATFORMS,
-)
+from musiccharts_pipeline.soundcharts.platforms import AUDIENCE_PLATFORMS
 from musiccharts_pipeline.sync import rules
 
 #: Page sizes: every list takes ``limit`` (1..MAX_LIMIT) and ``offset``.
@@ -26,7 +22,7 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 10_000_000
 #: An audience series answers up to this many points per platform by default (a year and more).
 DEFAULT_SERIES_LIMIT = 1000
-KNOWN_PLATFORMS = SONG_AUDIENCE_PLATFORMS | SOCIAL_PLATFORMS | STREAMING_PLATFORMS
+KNOWN_PLATFORMS = AUDIENCE_PLATFORMS
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

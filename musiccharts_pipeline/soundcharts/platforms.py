@@ -58,3 +58,7 @@ STREAMING_PLATFORMS = frozenset(
         "deezer",
     }
 )
+
+#: Every platform an audience series can be asked for: what a subscription's priority platforms
+#: and the serve API's ``platform`` parameter accept.
+AUDIENCE_PLATFORMS = SONG_AUDIENCE_PLATFORMS | SOCIAL_PLATFORMS | STREAMING_PLATFORMS

@@ -165,18 +165,18 @@ def manual_range(
     newest: Callable[[], dt.date | None],
 ) -> tuple[dt.date, dt.date]:
     """The dates of a manual sync (the CLI's ``charts sync`` and the API's): one date, a range
-    (``end`` defaults to today), or neither: the newest published ranking, from ``newest()``.
-    Refuses a date with a range, an end without a start, a reversed range, a date before the
-    first partition or after tomorrow (a chart dated ahead in another time zone)."""
+    with both ends, or neither: the newest published ranking, from ``newest()``. Refuses a date
+    with a range, a range missing an end, a reversed range, a date before the first partition
+    or after tomorrow (a chart dated ahead in another time zone)."""
     if date and (start or end):
         raise InvalidRange("give either a date or a from/to range, not both")
     if date:
         start = end = date
-    elif start:
-        end = end or today
-    elif end:
+    elif start and not end:
+        raise InvalidRange("a range needs its end (to) as well as its start (from)")
+    elif end and not start:
         raise InvalidRange("a range needs its start (from) as well as its end (to)")
-    else:
+    elif not start:
         latest = newest()
         if latest is None:
             raise InvalidRange("the chart has no published ranking")

@@ -8,6 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from musiccharts_pipeline.soundcharts import SoundChartsClient, errors
+from musiccharts_pipeline.soundcharts.platforms import AUDIENCE_PLATFORMS
 from musiccharts_pipeline.sync.audience import DEFAULT_PRIORITY_PLATFORMS
 from musiccharts_pipeline.sync.rules import FREQUENCIES, overdue, utcnow, validate_slug
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
@@ -22,8 +23,17 @@ DEFAULT_CHARTS = (
 )
 
 
+#: A custom interval is at least an hour and at most a year (the API's own bounds).
+MIN_INTERVAL_HOURS, MAX_INTERVAL_HOURS = 1, 24 * 366
+MAX_PLATFORMS = 20
+
+
 class SubscriptionError(ValueError):
     """A subscription request a person can fix (unknown chart, bad value)."""
+
+
+class AlreadySubscribed(SubscriptionError):
+    """``add`` of a chart that has a subscription, without ``replace``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +72,45 @@ def _from_row(row: dict) -> Subscription:
     )
 
 
+def check(sub: Subscription) -> Subscription:
+    """The one rule set for a subscription, whoever writes it (the CLI, the serve API, the
+    defaults): a valid slug, a known frequency, a custom interval of 1 hour to a year (required
+    for ``custom``), priority platforms from the platform referential. Returns it normalized
+    (platforms deduplicated in order); raises SubscriptionError saying what to fix."""
+    try:
+        validate_slug(sub.chart_slug)
+    except ValueError as exc:
+        raise SubscriptionError(str(exc)) from None
+    if sub.frequency not in FREQUENCIES:
+        raise SubscriptionError(
+            f"frequency must be one of {', '.join(FREQUENCIES)}, got {sub.frequency!r}"
+        )
+    hours = sub.custom_interval_hours
+    if hours is not None and (
+        isinstance(hours, bool)
+        or not isinstance(hours, int)
+        or not MIN_INTERVAL_HOURS <= hours <= MAX_INTERVAL_HOURS
+    ):
+        raise SubscriptionError(
+            f"the custom interval must be a whole number of hours from {MIN_INTERVAL_HOURS} to "
+            f"{MAX_INTERVAL_HOURS}, got {hours!r}"
+        )
+    if sub.frequency == "custom" and hours is None:
+        raise SubscriptionError("a custom frequency needs an interval in hours (--interval-hours)")
+    platforms = tuple(dict.fromkeys(sub.priority_platforms))
+    if not platforms:
+        raise SubscriptionError("at least one priority platform is needed")
+    if len(platforms) > MAX_PLATFORMS:
+        raise SubscriptionError(f"at most {MAX_PLATFORMS} priority platforms")
+    unknown = [p for p in platforms if p not in AUDIENCE_PLATFORMS]
+    if unknown:
+        shown = ", ".join(repr(p[:40]) for p in unknown[:5])
+        raise SubscriptionError(
+            f"unknown platform(s) {shown}; known: {', '.join(sorted(AUDIENCE_PLATFORMS))}"
+        )
+    return dataclasses.replace(sub, priority_platforms=platforms)
+
+
 def list_subscriptions(wh: Warehouse, active_only: bool = False) -> list[Subscription]:
     frame = wh.read_frame(
         f"SELECT * FROM {SCHEMA}.chart_subscriptions"
@@ -78,13 +127,16 @@ def get_subscription(wh: Warehouse, slug: str) -> Subscription | None:
     return _from_row(frame.to_dict("records")[0]) if len(frame) else None
 
 
-def save(wh: Warehouse, sub: Subscription) -> None:
+def save(wh: Warehouse, sub: Subscription) -> Subscription:
+    """Write ``sub`` (insert or update) once ``check`` accepts it; returns what was written."""
+    sub = check(sub)
     now = utcnow()
     existing = get_subscription(wh, sub.chart_slug)
     row = {**sub.row(), "updated_at": now}
     if existing is None:
         row["created_at"] = now
     wh.upsert(pd.DataFrame([row]), "chart_subscriptions", ["chart_slug"])
+    return sub
 
 
 def add(
@@ -98,32 +150,38 @@ def add(
     auto_fetch_metadata: bool = True,
     auto_fetch_audience: bool = True,
     priority_platforms: tuple[str, ...] = DEFAULT_PRIORITY_PLATFORMS,
+    replace: bool = False,
 ) -> Subscription:
-    """Subscribe to a chart; its frequency is read from the chart's own metadata."""
-    try:
-        validate_slug(slug)
-    except ValueError as exc:
-        raise SubscriptionError(str(exc)) from None
-    if frequency is not None and frequency not in FREQUENCIES:
-        raise SubscriptionError(f"frequency must be one of {', '.join(FREQUENCIES)}")
-    if frequency == "custom" and not custom_interval_hours:
-        raise SubscriptionError("a custom frequency needs --interval-hours")
+    """Subscribe to a chart; its frequency is read from the chart's own metadata unless given.
+    Everything is checked (``check``) before the API is asked; a chart already subscribed is
+    refused unless ``replace``. Nothing is written when anything is refused."""
+    draft = check(
+        Subscription(
+            chart_slug=slug,
+            platform=None,
+            frequency=frequency or "daily",
+            custom_interval_hours=custom_interval_hours,
+            sync_historical_data=sync_historical_data,
+            auto_fetch_metadata=auto_fetch_metadata,
+            auto_fetch_audience=auto_fetch_audience,
+            priority_platforms=tuple(priority_platforms),
+        )
+    )
+    if not replace and get_subscription(wh, slug) is not None:
+        raise AlreadySubscribed(
+            f"{slug} is already subscribed: change it (the API's PATCH), or add it again with "
+            "--replace to start over from these settings"
+        )
     try:
         chart = client.available_rankings(slug, newest_only=True).chart
     except errors.NotFound:
         raise SubscriptionError(f"SoundCharts has no chart {slug!r}") from None
-    sub = Subscription(
-        chart_slug=slug,
+    sub = dataclasses.replace(
+        draft,
         platform=chart.platform,
         frequency=frequency or (chart.frequency or "daily").lower(),
-        custom_interval_hours=custom_interval_hours,
-        sync_historical_data=sync_historical_data,
-        auto_fetch_metadata=auto_fetch_metadata,
-        auto_fetch_audience=auto_fetch_audience,
-        priority_platforms=tuple(priority_platforms),
     )
-    save(wh, sub)
-    return sub
+    return save(wh, sub)
 
 
 def set_active(wh: Warehouse, slug: str, active: bool) -> Subscription:
