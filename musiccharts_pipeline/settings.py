@@ -65,13 +65,38 @@ def env(name: str) -> str | None:
     return os.environ.get(name) or None
 
 
-#: The SoundCharts connection: API URL (unset: the in-process simulator) and credentials.
-API_VARIABLES = ("SOUNDCHARTS_API_URL", "SOUNDCHARTS_APP_ID", "SOUNDCHARTS_API_KEY")
+#: The SoundCharts connection: API URL (unset: the in-process simulator) and credentials, either
+#: the legacy pair (app id, API key) or an API client for access tokens (client id, client
+#: secret, team id; SOUNDCHARTS_AUTH_URL, SoundCharts' token endpoint by default).
+API_VARIABLES = (
+    "SOUNDCHARTS_API_URL",
+    "SOUNDCHARTS_APP_ID",
+    "SOUNDCHARTS_API_KEY",
+    "SOUNDCHARTS_CLIENT_ID",
+    "SOUNDCHARTS_CLIENT_SECRET",
+    "SOUNDCHARTS_TEAM_ID",
+    "SOUNDCHARTS_AUTH_URL",
+)
+
+
+def api_settings() -> dict[str, str | None]:
+    """The connection's variables by lowercase name without the prefix (``api_url``,
+    ``app_id``, ``api_key``, ``client_id``, ``client_secret``, ``team_id``, ``auth_url``)."""
+    return {name.removeprefix("SOUNDCHARTS_").lower(): env(name) for name in API_VARIABLES}
 
 
 def credentials() -> tuple[str | None, str | None]:
     """SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY, each None when unset."""
     return env("SOUNDCHARTS_APP_ID"), env("SOUNDCHARTS_API_KEY")
+
+
+def token_credentials() -> tuple[str | None, str | None, str | None]:
+    """SOUNDCHARTS_CLIENT_ID, SOUNDCHARTS_CLIENT_SECRET and SOUNDCHARTS_TEAM_ID (None unset)."""
+    return (
+        env("SOUNDCHARTS_CLIENT_ID"),
+        env("SOUNDCHARTS_CLIENT_SECRET"),
+        env("SOUNDCHARTS_TEAM_ID"),
+    )
 
 
 #: The in-process simulator's knobs, read while no API URL is set (parsed by

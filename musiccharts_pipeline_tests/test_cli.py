@@ -36,6 +36,25 @@ def test_missing_credentials_are_a_clear_error(env, monkeypatch, capsys):
     assert "SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY" in err and "Traceback" not in err
 
 
+def test_the_access_token_flow_from_the_environment(env, monkeypatch, capsys):
+    for name, value in (
+        ("SOUNDCHARTS_CLIENT_ID", "label-client"),
+        ("SOUNDCHARTS_CLIENT_SECRET", "label-client-secret-value"),
+        ("SOUNDCHARTS_TEAM_ID", "label-team"),
+    ):
+        monkeypatch.setenv(name, value)
+    assert cli.main(["charts", "add", "global-28", "--no-audience"]) == 0
+    client = resources_from_env(resolved=True)["soundcharts"].get()
+    assert client.tokens is not None and client.tokens.fetched == 1
+    assert client.simulator.counts()["oauth_token"] == 1
+    monkeypatch.setenv("SOUNDCHARTS_APP_ID", "legacy-app")
+    monkeypatch.setenv("SOUNDCHARTS_API_KEY", "legacy-key-value")
+    assert cli.main(["charts", "add", "top-50-fr"]) == 3
+    err = capsys.readouterr().err
+    assert "both credential flows are configured" in err and "Traceback" not in err
+    assert "label-client-secret-value" not in err
+
+
 def _subscriptions() -> list[dict]:
     wh = resources_from_env(resolved=True)["warehouse"].get()
     return wh.read_frame("SELECT * FROM soundcharts.chart_subscriptions").to_dict("records")

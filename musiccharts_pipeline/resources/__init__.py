@@ -17,15 +17,12 @@ def resources_from_env(resolved: bool = False) -> dict:
             return None
         return value if resolved else dg.EnvVar(name)
 
-    api_url, app_id, api_key = (_env(name) for name in settings.API_VARIABLES)
+    connection = {
+        name.removeprefix("SOUNDCHARTS_").lower(): _env(name) for name in settings.API_VARIABLES
+    }
     return {
         "warehouse": WarehouseResource(url=_env("MUSICCHARTS_WAREHOUSE_URL")),
-        "soundcharts": SoundChartsResource(
-            api_url=api_url,
-            app_id=app_id,
-            api_key=api_key,
-            max_rps=settings.max_rps(),
-        ),
+        "soundcharts": SoundChartsResource(**connection, max_rps=settings.max_rps()),
     }
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-from musiccharts_pipeline import settings
-from musiccharts_pipeline.resources.soundcharts import connect
+from musiccharts_pipeline.resources.soundcharts import from_settings
 from musiccharts_pipeline.serve.readers import DirectReader, SnapshotReader
 from musiccharts_pipeline.soundcharts import SoundChartsClient
 
@@ -24,6 +23,5 @@ class ServeState:
         """The SoundCharts client configured as the pipeline's (the simulator when unset)."""
         with self._lock:
             if self.client is None:
-                api_url, app_id, api_key = (settings.env(n) for n in settings.API_VARIABLES)
-                self.client = connect(api_url, app_id, api_key, max_rps=None)
+                self.client = from_settings()
             return self.client

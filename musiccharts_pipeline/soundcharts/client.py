@@ -28,8 +28,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util import parse_url
 from urllib3.util.retry import Retry
 
-from musiccharts_pipeline import redact
-from musiccharts_pipeline.soundcharts import errors
+from musiccharts_pipeline.soundcharts import auth, errors
 from musiccharts_pipeline.soundcharts import models as m
 
 log = logging.getLogger(__name__)
@@ -173,9 +172,14 @@ class SoundChartsClient:
     def __init__(
         self,
         base_url: str,
-        app_id: str | None,
-        api_key: str | None,
+        app_id: str | None = None,
+        api_key: str | None = None,
         *,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        team_id: str | None = None,
+        auth_url: str | None = None,
+        token_registry: dict | None = None,
         max_rps: float | None = None,
         timeout: float = 30.0,
         retries: int = 6,
@@ -183,21 +187,33 @@ class SoundChartsClient:
         pool_size: int = 16,
         transport: Callable[..., HTTPAdapter] = HTTPAdapter,
     ):
-        if not app_id or not api_key:
-            raise errors.AuthError(
-                "missing credentials: set SOUNDCHARTS_APP_ID and SOUNDCHARTS_API_KEY "
-                "(the public sandbox uses soundcharts/soundcharts)"
-            )
+        credentials = auth.Credentials(
+            app_id, api_key, client_id, client_secret, team_id, auth_url
+        ).check()
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        redact.register(api_key)
         self._session = OriginSession(self.base_url)
         self._session.mount(
             self.base_url, transport(**self._adapter_settings(retries, backoff, pool_size))
         )
-        self._session.headers.update(
-            {"x-app-id": app_id, "x-api-key": api_key, "Accept": "application/json"}
-        )
+        self._session.headers["Accept"] = "application/json"
+        self.tokens: auth.AccessTokens | None = None
+        if credentials.uses_tokens:
+
+            def token_session(url: str) -> OriginSession:
+                session = OriginSession(url)
+                session.mount(url, transport(max_retries=auth.token_retry(), pool_connections=1))
+                return session
+
+            self.tokens = auth.shared_tokens(
+                credentials,
+                credentials.auth_url or auth.DEFAULT_AUTH_URL,
+                token_session,
+                timeout,
+                token_registry,
+            )
+        else:
+            self._session.headers.update({"x-app-id": app_id, "x-api-key": api_key})
         rate = DEFAULT_MAX_RPS if max_rps is None else max_rps
         self._limiter = shared_limiter(self.base_url, rate)
         self._stats_lock = threading.Lock()
@@ -248,13 +264,35 @@ class SoundChartsClient:
     # -- transport ------------------------------------------------------------------------------
 
     def get(self, path: str, params: dict | None = None, route: str = "other") -> dict:
-        """GET one page and return its decoded JSON, raising typed errors."""
-        try:
-            return self._get_with_body_retries(path, params, route)
-        except (requests.ConnectionError, requests.Timeout, _BodyTruncated) as exc:
-            raise errors.TransportError(
-                f"request failed after retries: {type(exc).__name__}", url=self._display(path)
-            ) from None
+        """GET one page and return its decoded JSON, raising typed errors. With access tokens,
+        a 401 fetches a new token and asks once more; a second 401 is an AuthError."""
+        for attempt in (1, 2):
+            token = self.tokens.current() if self.tokens is not None else None
+            try:
+                response, data = self._get_with_body_retries(path, params, route, token)
+            except (requests.ConnectionError, requests.Timeout, _BodyTruncated) as exc:
+                raise errors.TransportError(
+                    f"request failed after retries: {type(exc).__name__}",
+                    url=self._display(path),
+                ) from None
+            if response.status_code == 401 and token is not None:
+                assert self.tokens is not None
+                self.tokens.refused(token)
+                if attempt == 1:
+                    continue
+                data = {
+                    "errors": [
+                        {
+                            "message": "the API refused a fresh access token too: check that "
+                            "SOUNDCHARTS_CLIENT_ID belongs to SOUNDCHARTS_TEAM_ID and has API "
+                            f"access ({_api_said(data) or response.reason})"
+                        }
+                    ]
+                }
+            if response.status_code >= 400:
+                self._raise(response, data, path)
+            return data
+        raise AssertionError("unreachable")
 
     # The one retry layer for what urllib3's Retry cannot see: a body cut short after the status
     # line came back. Connection failures and retryable statuses are urllib3's alone (a dead host
@@ -265,11 +303,14 @@ class SoundChartsClient:
         stop=stop_after_attempt(4),
         reraise=True,
     )
-    def _get_with_body_retries(self, path: str, params: dict | None, route: str) -> dict:
+    def _get_with_body_retries(
+        self, path: str, params: dict | None, route: str, token: str | None
+    ) -> tuple[requests.Response, dict]:
         url = self._resolve(path)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
         self._limiter.acquire()
         try:
-            response = self._session.get(url, params=params, timeout=self.timeout)
+            response = self._session.get(url, params=params, timeout=self.timeout, headers=headers)
             body = response.content
         except requests.exceptions.ChunkedEncodingError:
             self._count_retry()
@@ -296,9 +337,7 @@ class SoundChartsClient:
             )
         with self._stats_lock:
             self.calls[route] += 1  # every answered request, errors included
-        if response.status_code >= 400:
-            self._raise(response, data, path)
-        return data
+        return response, data
 
     def _display(self, path: str) -> str:
         return path.split("?")[0]
@@ -520,6 +559,13 @@ class SoundChartsClient:
                 return None
             raise
         return parse_payload(model, data.get("object"), route.replace("_", " "))
+
+
+def _api_said(data: dict) -> str | None:
+    errs = data.get("errors") or []
+    return (errs[0].get("message") if errs and isinstance(errs[0], dict) else None) or data.get(
+        "message"
+    )
 
 
 def _seg(value: str) -> str:

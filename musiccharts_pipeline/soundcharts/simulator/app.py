@@ -8,16 +8,22 @@ WSGI callable and keeps the request log tests read.
 
 from __future__ import annotations
 
+import base64
 import collections
 import dataclasses
 import json
+import secrets
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
 from urllib.parse import parse_qs
 
-from musiccharts_pipeline.soundcharts.simulator.config import SANDBOX_CREDENTIALS, SimulatorConfig
+from musiccharts_pipeline.soundcharts.simulator.config import (
+    SANDBOX_CREDENTIALS,
+    TOKEN_PATH,
+    SimulatorConfig,
+)
 from musiccharts_pipeline.soundcharts.simulator.errors import REASONS, ApiError
 from musiccharts_pipeline.soundcharts.simulator.faults import Gate, parse_faults
 from musiccharts_pipeline.soundcharts.simulator.routes import Routes
@@ -47,6 +53,10 @@ class Simulator:
         #: HTML): lets tests serve payloads that break the contract
         self.tampering: dict[str, Callable] = {}
         self.routes = Routes(self.world, lambda: self.gate.quota_remaining)
+        #: access tokens issued -> time.monotonic() after which they are refused
+        self.tokens: dict[str, float] = {}
+        #: its clients' token holders (``auth.shared_tokens``): one token per API client
+        self.token_holders: dict = {}
 
     # -- knobs and observation ----------------------------------------------------------------
 
@@ -79,10 +89,17 @@ class Simulator:
     def set_quota(self, quota: int | None) -> None:
         self.gate.set_quota(quota)
 
+    def expire_tokens(self) -> None:
+        """Every access token issued so far is refused from now on (as after its expiry)."""
+        with self._lock:
+            self.tokens = dict.fromkeys(self.tokens, 0.0)
+
     # -- WSGI ---------------------------------------------------------------------------------
 
     def __call__(self, environ, start_response) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
+        if path == TOKEN_PATH:
+            return self._token_endpoint(environ, start_response)
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         route_name, handler, params = self.routes.match(path)
         headers: dict[str, str] = {}
@@ -133,7 +150,51 @@ class Simulator:
             self.request_log.append((route, path, status))
             self.request_times.append(time.monotonic())
 
+    def _token_endpoint(self, environ, start_response) -> Iterable[bytes]:
+        """``POST /oauth/token`` as SoundCharts' authorization service answers it: HTTP Basic
+        with the API client's id and secret, form ``grant_type=client_credentials`` and
+        ``team_id``. Not charged to the quota."""
+        status, body = 200, {}
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        form = {
+            k: v[-1]
+            for k, v in parse_qs(environ["wsgi.input"].read(length).decode("latin-1")).items()
+        }
+        scheme, _, encoded = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        try:
+            user, _, password = base64.b64decode(encoded).decode().partition(":")
+        except ValueError:
+            user = password = ""
+        cfg = self.config
+        if environ.get("REQUEST_METHOD") != "POST":
+            status, body = 405, {"error": "invalid_request"}
+        elif form.get("grant_type") != "client_credentials":
+            status, body = 400, {"error": "unsupported_grant_type"}
+        elif scheme.lower() != "basic" or (user, password) != (cfg.client_id, cfg.client_secret):
+            status, body = 401, {"error": "invalid_client"}
+        elif form.get("team_id") != cfg.team_id:
+            status, body = 400, {"error": "invalid_request", "error_description": "unknown team"}
+        else:
+            token = f"sim-{secrets.token_urlsafe(24)}"
+            with self._lock:
+                self.tokens[token] = time.monotonic() + cfg.token_ttl
+            body = {"access_token": token, "token_type": "Bearer", "expires_in": cfg.token_ttl}
+        self._log("oauth_token", TOKEN_PATH, status)
+        payload = json.dumps(body).encode()
+        start_response(
+            f"{status} {REASONS.get(status, 'Error')}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
+
     def _authenticate(self, environ) -> None:
+        scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() == "bearer":
+            with self._lock:
+                valid = self.tokens.get(token, 0.0) > time.monotonic()
+            if not valid:
+                raise ApiError(401, "Invalid or expired access token.")
+            return
         creds = (environ.get("HTTP_X_APP_ID"), environ.get("HTTP_X_API_KEY"))
         if creds not in (SANDBOX_CREDENTIALS, (self.config.app_id, self.config.api_key)):
             raise ApiError(401, "You are not logged in.")

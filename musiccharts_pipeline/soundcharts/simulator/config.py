@@ -10,6 +10,9 @@ from musiccharts_pipeline.soundcharts.simulator.faults import parse_faults
 
 SANDBOX_CREDENTIALS = ("soundcharts", "soundcharts")
 DEFAULT_CREDENTIALS = ("musiccharts-simulator", "simulator-key")
+#: The API client it accepts at its token endpoint: (client id, client secret, team id).
+DEFAULT_TOKEN_CLIENT = ("musiccharts-simulator-client", "simulator-client-secret", "simulator-team")
+TOKEN_PATH = "/oauth/token"
 
 
 @dataclasses.dataclass
@@ -18,6 +21,10 @@ class SimulatorConfig:
     today: dt.date | None = None
     app_id: str = DEFAULT_CREDENTIALS[0]
     api_key: str = DEFAULT_CREDENTIALS[1]
+    client_id: str = DEFAULT_TOKEN_CLIENT[0]
+    client_secret: str = DEFAULT_TOKEN_CLIENT[1]
+    team_id: str = DEFAULT_TOKEN_CLIENT[2]
+    token_ttl: float = 3600.0  # seconds an access token it issues is accepted
     latency: float = 0.0  # seconds added to every request
     rate_limit_per_minute: int | None = None
     quota: int | None = None  # None: unlimited
@@ -35,10 +42,14 @@ class SimulatorConfig:
         if any, are the ones it accepts (besides the sandbox's)."""
         knobs = settings.simulator_settings()
         app_id, api_key = settings.credentials()
+        client_id, client_secret, team_id = settings.token_credentials()
         cfg = cls(
             seed=int(knobs.get("SOUNDCHARTS_SIMULATOR_SEED", 7)),
             app_id=app_id or DEFAULT_CREDENTIALS[0],
             api_key=api_key or DEFAULT_CREDENTIALS[1],
+            client_id=client_id or DEFAULT_TOKEN_CLIENT[0],
+            client_secret=client_secret or DEFAULT_TOKEN_CLIENT[1],
+            team_id=team_id or DEFAULT_TOKEN_CLIENT[2],
             latency=float(knobs.get("SOUNDCHARTS_SIMULATOR_LATENCY_MS", 0)) / 1000,
             rate_limit_per_minute=_int_or_none(knobs.get("SOUNDCHARTS_SIMULATOR_RATE_LIMIT")),
             quota=_int_or_none(knobs.get("SOUNDCHARTS_SIMULATOR_QUOTA")),
