@@ -168,6 +168,26 @@ def _cmd_charts_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_charts_available(args: argparse.Namespace) -> int:
+    from musiccharts_pipeline.sync import discovery
+
+    filters = discovery.Filters(args.platform, args.country, args.search)
+    try:
+        charts = discovery.available(_client(), _warehouse(), filters)
+    except discovery.DiscoveryError as exc:
+        raise CliError(str(exc)) from None
+    if not charts:
+        print("no chart matches: try without --search, or another --platform or --country")
+        return 0
+    rows = [{**c.row(), "subscribed": "yes" if c.subscribed else ""} for c in charts]
+    _print_table(
+        rows,
+        ["slug", "name", "platform", "country_code", "frequency", "size", "subscribed"],
+    )
+    print(f"\n{len(charts)} chart(s); subscribe with `musiccharts charts add SLUG`")
+    return 0
+
+
 def _cmd_charts_list(args: argparse.Namespace) -> int:
     rows = [s.row() for s in subs.list_subscriptions(_warehouse())]
     if not rows:
@@ -390,6 +410,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add.set_defaults(func=_cmd_charts_add)
     charts_sub.add_parser("list", help="list subscriptions").set_defaults(func=_cmd_charts_list)
+    available = charts_sub.add_parser(
+        "available", help="the charts the API offers, and which are subscribed"
+    )
+    available.add_argument("--platform", help="a chart platform code, e.g. spotify")
+    available.add_argument("--country", help="a 2-letter country code, e.g. FR")
+    available.add_argument("--search", help="text in the slug, name or country")
+    available.set_defaults(func=_cmd_charts_available)
     for name in ("pause", "resume"):
         p = charts_sub.add_parser(name, help=f"{name} a subscription")
         p.add_argument("slug")

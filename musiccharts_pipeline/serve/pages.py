@@ -20,9 +20,11 @@ from musiccharts_pipeline.serve.api import (
     entity_detail,
     resolve_ranking_date,
 )
+from musiccharts_pipeline.serve.discover import find
 from musiccharts_pipeline.serve.http import (
     DEFAULT_LIMIT,
     MAX_OFFSET,
+    ApiError,
     bad,
     parse_genre,
     parse_range,
@@ -91,10 +93,29 @@ def dashboard(st: State) -> HTMLResponse:
 
 
 @router.get("/charts", response_class=HTMLResponse)
-def chart_list(st: State) -> HTMLResponse:
+def chart_list(
+    st: State,
+    platform: str | None = None,
+    country: str | None = None,
+    search: str | None = None,
+    subscribed: str | None = None,
+) -> HTMLResponse:
     with st.reader.read() as wh:
         total, known = queries.charts(wh, rules.utcnow().date(), 1000, 0)
-    return page("charts.html", title="Charts", charts=known, total=total)
+    try:
+        offered, problem = find(st, platform, country, search), None
+    except ApiError as exc:
+        offered, problem = [], exc.message
+    return page(
+        "charts.html",
+        title="Charts",
+        charts=known,
+        total=total,
+        offered=offered,
+        problem=problem,
+        filters={"platform": platform or "", "country": country or "", "search": search or ""},
+        just_subscribed=subscribed if subscribed in {c.slug for c in offered} else None,
+    )
 
 
 @router.get("/charts/{slug}", response_class=HTMLResponse)

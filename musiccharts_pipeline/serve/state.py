@@ -9,6 +9,7 @@ import threading
 from musiccharts_pipeline.resources.soundcharts import from_settings
 from musiccharts_pipeline.serve.readers import DirectReader, SnapshotReader
 from musiccharts_pipeline.soundcharts import SoundChartsClient
+from musiccharts_pipeline.sync.discovery import Catalogue
 
 
 @dataclasses.dataclass
@@ -17,6 +18,8 @@ class ServeState:
     api_token: str | None
     dagster_url: str
     client: SoundChartsClient | None = None
+    #: the API's chart listings, kept an hour (discovery)
+    catalogue: Catalogue = dataclasses.field(default_factory=Catalogue)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def soundcharts(self) -> SoundChartsClient:

@@ -430,6 +430,11 @@ class SoundChartsClient:
         _, items = self._collect(path, None, f"platforms{'_' + kind if kind else ''}")
         return _parse_list(m.Platform, items, "platform")
 
+    def chart_platforms(self) -> list[m.Platform]:
+        """The platforms that have song charts (``/api/v2/chart/song/platforms``)."""
+        _, items = self._collect("/api/v2/chart/song/platforms", None, "chart_platforms")
+        return _parse_list(m.Platform, items, "chart platform")
+
     def charts(self, platform: str, country_code: str | None = None) -> list[m.Chart]:
         params = {"countryCode": country_code} if country_code else None
         _, items = self._collect(

@@ -92,6 +92,34 @@ CHARTS = [
     ),
 ]
 
+#: Country charts beside the hand-written ones, so discovery has a catalogue worth searching:
+#: (country code, name) x (slug pattern, name pattern, platform, size).
+DISCOVERY_COUNTRIES = [
+    ("DE", "Germany"),
+    ("ES", "Spain"),
+    ("IT", "Italy"),
+    ("BR", "Brazil"),
+    ("MX", "Mexico"),
+    ("JP", "Japan"),
+    ("KR", "South Korea"),
+    ("IN", "India"),
+    ("CA", "Canada"),
+    ("AU", "Australia"),
+    ("NL", "Netherlands"),
+    ("SE", "Sweden"),
+]
+DISCOVERY_KINDS = [
+    ("top-200-{cc}", "Top 200 {country}", "spotify", 200),
+    ("apple-top-100-{cc}", "Top 100 {country}", "apple-music", 100),
+    ("shazam-top-50-{cc}", "Shazam Top 50 {country}", "shazam", 50),
+    ("deezer-top-100-{cc}", "Deezer Top 100 {country}", "deezer", 100),
+]
+CHARTS += [
+    (slug.format(cc=cc.lower()), name.format(country=country), platform, "daily", cc, country, n)
+    for cc, country in DISCOVERY_COUNTRIES
+    for slug, name, platform, n in DISCOVERY_KINDS
+]
+
 GENRES = {
     "pop": ["pop", "dance pop", "k-pop", "indie pop"],
     "hip hop": ["hip hop", "trap", "drill"],

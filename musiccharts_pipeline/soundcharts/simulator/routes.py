@@ -62,6 +62,11 @@ class Routes:
                 self._platforms(STREAMING_PLATFORMS),
             ),
             (
+                "chart_platforms",
+                r"/api/v2/chart/song/platforms",
+                self._platforms(list(CHART_PLATFORMS)),
+            ),
+            (
                 "charts_by_platform",
                 rf"/api/v2/chart/song/by-platform/{plat}",
                 self._charts_by_platform,
