@@ -30,10 +30,12 @@ run: install dagster-home
 # gives it SIGINT and SIGTERM at their defaults even when a script started it in the background
 # with them ignored (musiccharts_pipeline/launch.py). Its notice that
 # `dg dev` supersedes it is silenced: this project's workspace is what `dagster dev` loads.
+# `make dev PORT=3001` moves the UI (default 3000; PORT alone defaults to 8000 for `make serve`).
+DEV_PORT = $(if $(filter command line environment,$(origin PORT)),$(PORT),3000)
 dev: install dagster-home
 	cd $(DAGSTER_HOME) && PYTHONWARNINGS='ignore:Function `dev_command` is superseded' \
 	  exec $(abspath $(BIN))/python -m musiccharts_pipeline.launch \
-	  $(abspath $(BIN))/dagster dev -w $(CURDIR)/workspace.yaml
+	  $(abspath $(BIN))/dagster dev -w $(CURDIR)/workspace.yaml -p $(DEV_PORT)
 
 # The read API and the pages on http://127.0.0.1:8000 (HOST=0.0.0.0 to serve other machines);
 # writes need MUSICCHARTS_API_TOKEN, a manual sync the Dagster webserver of `make dev`.

@@ -187,3 +187,29 @@ def test_a_sync_that_failed_after_its_rankings_gets_its_cascade_caught_up(pipeli
     assert catch_up.partition_key == str(chart_day_key("top-50-fr", today))
     sensors.run(catch_up)
     assert instance.fetch_materializations(dg.AssetKey("artist_audience"), limit=5).records
+
+
+def test_what_a_run_covers_is_read_from_the_run_not_from_its_planned_events():
+    """A daemon killed while it writes a run's planned events leaves them part-way; the run's
+    asset selection is stored with the run itself, so coverage never depends on them. A run
+    without a selection (a whole job) is still read from its plan."""
+    from musiccharts_pipeline.automation.active_work import assets_of
+
+    class PlanLost:
+        asked = 0
+
+        def get_records_for_run(self, run_id, of_type):
+            self.asked += 1
+            return type("Records", (), {"records": []})()
+
+    instance = PlanLost()
+    run = dg.DagsterRun(
+        job_name="chart_sync",
+        run_id="r1",
+        asset_selection=frozenset(dg.AssetKey(a) for a in ("chart_rankings", "tracks")),
+    )
+    among = {"chart_rankings", "tracks", "artists"}
+    assert assets_of(instance, run, among) == {"chart_rankings", "tracks"}
+    assert instance.asked == 0
+    assert assets_of(instance, dg.DagsterRun(job_name="chart_sync", run_id="r2"), among) == set()
+    assert instance.asked == 1

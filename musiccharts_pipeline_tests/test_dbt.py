@@ -722,3 +722,22 @@ def test_a_subscribed_chart_never_synced_is_unhealthy(filled, pipeline, tmp_path
     assert float(health.health_pct.iloc[0]) == round(100.0 * healthy / 3, 1) < 100
     page = (tmp_path / "dashboard.html").read_text()
     assert "never synced" in page
+
+
+def test_every_model_and_source_has_a_description():
+    """The catalog shows a model's description, else its raw SQL."""
+    import glob
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent / "dbt_project" / "models"
+    described, sources = {}, {}
+    for path in glob.glob(str(root / "*" / "*.yml")):
+        spec = yaml.safe_load(Path(path).read_text())
+        described.update({m["name"]: m.get("description") for m in spec.get("models", [])})
+        for source in spec.get("sources", []):
+            sources.update({t["name"]: t.get("description") for t in source["tables"]})
+    models = {Path(p).stem for p in glob.glob(str(root / "*" / "*.sql"))}
+    assert sorted(m for m in models if not described.get(m)) == []
+    assert sorted(t for t, d in sources.items() if not d) == []

@@ -468,6 +468,10 @@ def test_helm_instance_settings_are_the_root_dagster_yaml():
     assert monitoring["startTimeoutSeconds"] == root["run_monitoring"]["start_timeout_seconds"]
     assert monitoring["pollIntervalSeconds"] == root["run_monitoring"]["poll_interval_seconds"]
     assert monitoring["maxResumeRunAttempts"] == root["run_monitoring"]["max_resume_run_attempts"]
+    assert (
+        monitoring["freeSlotsAfterRunEndSeconds"]
+        == root["run_monitoring"]["free_slots_after_run_end_seconds"]
+    )
     retries = values["dagsterDaemon"]["runRetries"]
     assert retries == {
         "enabled": root["run_retries"]["enabled"],

@@ -98,3 +98,73 @@ def test_pool_slot_claims_wait_for_each_other(pg_database, tmp_path, monkeypatch
         storage.free_concurrency_slot_for_step("run-a", "chart_rankings")
         third = storage.claim_concurrency_slot("soundcharts_api", "run-b", "chart_rankings")
         assert third.is_claimed
+
+
+#: A run worker of its own: claims a soundcharts_api slot in a step and sleeps in it.
+_SLOW_WORKER = r"""
+import time
+import dagster as dg
+
+@dg.asset(pool="soundcharts_api")
+def holds_the_api():
+    time.sleep(600)
+
+with dg.DagsterInstance.get() as instance:
+    dg.materialize([holds_the_api], instance=instance)
+"""
+
+
+def test_a_killed_run_worker_gives_its_pool_slot_back(pg_database, tmp_path, monkeypatch):
+    """kill -9 of a worker inside a pool step leaves the slot claimed; once the run is marked
+    ended (run monitoring does it for a dead worker), the daemon's slot iteration frees it, as
+    the instance configurations now ask, and the next run in the pool goes through."""
+    import logging
+    import os
+    import signal
+    import subprocess
+    import sys
+    import types
+
+    import yaml
+    from dagster._daemon.monitoring.concurrency import execute_concurrency_slots_iteration
+
+    for config in ("dagster.yaml", "deploy/dagster.local.yaml", "deploy/dagster.docker.yaml"):
+        seconds = yaml.safe_load((ROOT / config).read_text())["run_monitoring"]
+        assert 0 < seconds["free_slots_after_run_end_seconds"] <= 300, config
+    _root_instance_home(pg_database, tmp_path, monkeypatch)
+    home = Path(os.environ["DAGSTER_HOME"])
+    config = yaml.safe_load((home / "dagster.yaml").read_text())
+    config["run_monitoring"]["free_slots_after_run_end_seconds"] = 1  # the test's patience
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with dg.DagsterInstance.get() as instance:
+        instance.event_log_storage.set_concurrency_slots("soundcharts_api", 1)
+        worker = subprocess.Popen([sys.executable, "-c", _SLOW_WORKER], env=dict(os.environ))
+        try:
+            deadline = time.monotonic() + 120
+            while (
+                instance.event_log_storage.get_concurrency_info("soundcharts_api").active_slot_count
+                != 1
+            ):
+                assert worker.poll() is None and time.monotonic() < deadline, "no slot claimed"
+                time.sleep(0.2)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(30)
+        (record,) = instance.get_run_records()
+        assert record.dagster_run.status == dg.DagsterRunStatus.STARTED  # the worker is gone
+        assert (
+            instance.event_log_storage.get_concurrency_info("soundcharts_api").active_slot_count
+            == 1
+        )
+        instance.report_run_failed(record.dagster_run)
+        time.sleep(2.5)
+        context = types.SimpleNamespace(instance=instance)
+        list(execute_concurrency_slots_iteration(context, logging.getLogger("test")))
+        info = instance.event_log_storage.get_concurrency_info("soundcharts_api")
+        assert info.active_slot_count == 0
+
+        @dg.asset(pool="soundcharts_api")
+        def next_sync() -> int:
+            return 1
+
+        assert dg.materialize([next_sync], instance=instance).success

@@ -14,9 +14,10 @@ from musiccharts_pipeline.assets.common import (
 )
 from musiccharts_pipeline.partitions import CHART_TAG
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
+from musiccharts_pipeline.soundcharts import errors as api_errors
 from musiccharts_pipeline.sync import rankings
 from musiccharts_pipeline.sync.rules import utcnow
-from musiccharts_pipeline.sync.subscriptions import sync_status
+from musiccharts_pipeline.sync.subscriptions import get_subscription, sync_status
 
 ONLY_MISSING_TAG = "musiccharts/only_missing"
 #: The datetimes a sync run's dates were listed with when the sensor requested it (JSON, date ->
@@ -36,6 +37,21 @@ def published_dates(
             return listed
     available = client.available_rankings(slug, since=dates[0])
     return {pd.Timestamp(d[:10]).date(): d for d in available.datetimes}
+
+
+def unknown_chart(wh, slug: str) -> str:
+    """The one line a run over a chart SoundCharts does not know fails with."""
+    if get_subscription(wh, slug) is not None:
+        return (
+            f"SoundCharts no longer has chart {slug!r} (404): pause or remove its subscription "
+            f"(`musiccharts charts pause {slug}`)"
+        )
+    return (
+        f"SoundCharts has no chart {slug!r} and nothing subscribes to it: a chart key typed "
+        "in the launch dialog's 'Add partition'? Subscribe with `musiccharts charts add SLUG` "
+        "(`musiccharts charts available` lists the charts), which checks the slug first, and "
+        "delete this key on the charts partition page"
+    )
 
 
 @dg.asset(
@@ -66,7 +82,10 @@ def chart_rankings(
     only_missing = context.run.tags.get(ONLY_MISSING_TAG) == "true"
     outcomes, bad = [], []
     for slug, dates in dates_by_chart(context).items():
-        published = published_dates(context, client, slug, dates)
+        try:
+            published = published_dates(context, client, slug, dates)
+        except api_errors.NotFound:
+            raise dg.Failure(description=unknown_chart(wh, slug), allow_retries=False) from None
         skip = rankings.stored_dates(wh, slug) if only_missing else set()
         done, failed = rankings.sync_rankings(
             client, wh, slug, dates, published, context.run.run_id, skip

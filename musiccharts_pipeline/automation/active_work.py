@@ -49,8 +49,12 @@ class ActiveWork:
 
 
 def assets_of(instance: dg.DagsterInstance, run: dg.DagsterRun, among: set[str]) -> set[str]:
-    """Names of the assets among ``among`` that a run materializes, from the materializations
-    Dagster records as planned when it creates the run (one short query per run)."""
+    """Names of the assets among ``among`` that a run materializes: its asset selection, stored
+    with the run itself (atomically: a daemon killed while it writes the run's planned events
+    cannot leave it half-known), no query. A run created without a selection (a whole job) is
+    read from the materializations Dagster records as planned (one short query)."""
+    if run.asset_selection:
+        return {key.to_user_string() for key in run.asset_selection} & among
     planned = instance.get_records_for_run(
         run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
     ).records

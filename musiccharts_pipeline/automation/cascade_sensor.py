@@ -86,20 +86,26 @@ def catch_up(
         limit=EVENTS_PER_TICK,
         ascending=True,
     ).records
-    runs: dict[str, dg.DagsterRun | None] = {}
+    # the runs of the batch in one query; what each carried read once per run, not per partition
+    ids = sorted({r.run_id for r in records})
+    runs: dict[str, dg.DagsterRun] = (
+        {run.run_id: run for run in instance.get_runs(dg.RunsFilter(run_ids=ids))} if ids else {}
+    )
+    carried_by = {
+        run_id: assets_of(instance, run, CASCADE_NAMES) if not failed(run) else set()
+        for run_id, run in runs.items()
+    }
     subs: dict = {}
     todo: dict[tuple[str, frozenset[str]], list[dt.date]] = collections.defaultdict(list)
     handled, waiting = after, None
     for record in records:
-        if record.run_id not in runs:
-            runs[record.run_id] = instance.get_run_by_id(record.run_id)
-        run = runs[record.run_id]
+        # a run that failed may have stopped after chart_rankings: its plan carried nothing; a
+        # run deleted since (retention) carried nothing we can know of
+        run, carried = runs.get(record.run_id), carried_by.get(record.run_id, set())
         slug, date = split_key(record.partition_key)
         if slug not in subs:
             subs[slug] = subscription_of(wh, slug)
         wanted = {k.to_user_string() for k in selection_for(subs[slug])} - {"chart_rankings"}
-        # a run that failed may have stopped after chart_rankings: its plan carried nothing
-        carried = assets_of(instance, run, CASCADE_NAMES) if run and not failed(run) else set()
         missing = wanted - carried
         if missing and carried - {"chart_rankings"} and run and run.status in NOT_FINISHED:
             # the run still materializes part of the cascade: the rest must come after it

@@ -252,12 +252,19 @@ def chart_sync_sensor(
         if seeded:
             context.log.info(f"seeded subscriptions: {', '.join(s.chart_slug for s in seeded)}")
     instance = context.instance
+    previous = Cursor.load(context.cursor)
+    keys = set(instance.get_dynamic_partitions(charts.name))
+    # a chart this sensor was syncing whose subscription is gone: its key goes too, so the
+    # launch dialog offers only subscribed charts (its materializations and data stay)
+    removed = sorted(
+        (set(previous.charts) & keys) - {s.chart_slug for s in subscriptions.list_subscriptions(wh)}
+    )
     tick = sync_tick(
         wh,
         client,
         subscriptions.list_subscriptions(wh, active_only=True),
-        set(instance.get_dynamic_partitions(charts.name)),
-        Cursor.load(context.cursor),
+        keys,
+        previous,
         rules.utcnow(),
         lambda: ActiveWork.of(instance, CASCADE_NAMES),
         launched=lambda key: bool(
@@ -266,6 +273,11 @@ def chart_sync_sensor(
     )
     for note in tick.notes:
         context.log.info(note)
+    if removed:
+        context.log.info(f"chart partitions removed with their subscription: {', '.join(removed)}")
+    partition_requests = [charts.build_delete_request(removed)] if removed else []
+    if tick.new_partitions:
+        partition_requests.append(charts.build_add_request(tick.new_partitions))
     reason = None
     if not tick.run_requests:
         added = (
@@ -278,9 +290,7 @@ def chart_sync_sensor(
         )
     return dg.SensorResult(
         run_requests=tick.run_requests,
-        dynamic_partitions_requests=(
-            [charts.build_add_request(tick.new_partitions)] if tick.new_partitions else []
-        ),
+        dynamic_partitions_requests=partition_requests,
         skip_reason=reason,
         cursor=tick.cursor.dump(),
     )
