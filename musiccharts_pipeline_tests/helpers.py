@@ -54,8 +54,14 @@ class Sensors:
             with partition_loading_context(dynamic_partitions_store=self.instance):  # as the daemon
                 data = sensor.evaluate_tick(context)
         self.cursors[sensor.name] = data.cursor
-        for add in data.dynamic_partitions_requests or []:
-            self.instance.add_dynamic_partitions(add.partitions_def_name, add.partition_keys)
+        for change in data.dynamic_partitions_requests or []:  # as the daemon applies them
+            if isinstance(change, dg.DeleteDynamicPartitionsRequest):
+                for key in change.partition_keys:
+                    self.instance.delete_dynamic_partition(change.partitions_def_name, key)
+            else:
+                self.instance.add_dynamic_partitions(
+                    change.partitions_def_name, change.partition_keys
+                )
         self.skip_message = data.skip_message
         requests = list(data.run_requests or [])
         self.requests += requests

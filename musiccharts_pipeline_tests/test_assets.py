@@ -139,7 +139,7 @@ def test_weekly_chart_non_publication_date_is_an_empty_marked_partition(pipeline
     assert not_friday.weekday() == 3
     result = _run(pipeline, "tiktok-top-50-weekly", not_friday, selection=["chart_rankings"])
     meta = _meta(result, "chart_rankings")
-    assert meta["empty_partition"] is True and meta["rankings_synced"] == 0
+    assert meta["empty_partition"] is True and meta["run_rankings_synced"] == 0
     assert meta["not_published"] == [f"tiktok-top-50-weekly {not_friday}"]
     assert dict(sim.successful_counts()) == {"available_rankings": 1}
     assert int(wh.scalar(f"SELECT count(*) FROM {SCHEMA}.chart_ranking_entries")) == 0
@@ -179,3 +179,29 @@ def test_hostile_slugs_are_rejected_before_dagster(slug):
 
     with pytest.raises(InvalidChartSlug, match="invalid chart slug"):
         chart_day_key(slug, "2026-01-01")
+
+
+@pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
+def test_a_chart_key_nobody_subscribed_fails_once_with_one_line(pipeline):
+    """A key typed in the launch dialog ("Add partition") for a chart SoundCharts lacks: one
+    clear failure naming the command that checks slugs, no retry."""
+    client = pipeline["soundcharts"].get()
+    day = client.simulator.world.today
+    with dg.instance_for_test() as instance:
+        result = materialize_chart(
+            pipeline,
+            instance,
+            "top-50-fr-typo",
+            day,
+            selection=["chart_rankings"],
+            raise_on_error=False,
+        )
+        failures = [
+            e.dagster_event.step_failure_data.error.message
+            for e in instance.all_logs(result.run_id)
+            if e.dagster_event and e.dagster_event.event_type_value == "STEP_FAILURE"
+        ]
+    assert not result.success and len(failures) == 1
+    assert "SoundCharts has no chart 'top-50-fr-typo'" in failures[0]
+    assert "musiccharts charts add SLUG" in failures[0]
+    assert client.simulator.counts()["available_rankings"] == 1  # not retried

@@ -108,9 +108,11 @@ def test_faulty_30_day_backfill_loses_and_duplicates_nothing(pipeline):
         result = _materialize(pipeline, instance, slug, start, today)
         assert result.success
         retries += sum(
-            e.materialization.metadata["retries"].value
+            metadata[key].value
             for e in result.get_asset_materialization_events()
-            if "retries" in e.materialization.metadata
+            for metadata in [e.materialization.metadata]
+            for key in ("retries", "run_retries")
+            if key in metadata
         )
         charts[slug] = [start + dt.timedelta(days=k) for k in range(30)]
     assert sum(sim.faults_injected.values()) > 50

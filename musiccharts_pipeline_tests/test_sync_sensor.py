@@ -45,8 +45,14 @@ class Ticker:
         ) as context:
             data = chart_sync_sensor.evaluate_tick(context)
         self.cursor, self.skip_message = data.cursor, data.skip_message
-        for add in data.dynamic_partitions_requests or []:
-            self.instance.add_dynamic_partitions(add.partitions_def_name, add.partition_keys)
+        for change in data.dynamic_partitions_requests or []:  # as the daemon applies them
+            if isinstance(change, dg.DeleteDynamicPartitionsRequest):
+                for key in change.partition_keys:
+                    self.instance.delete_dynamic_partition(change.partitions_def_name, key)
+            else:
+                self.instance.add_dynamic_partitions(
+                    change.partitions_def_name, change.partition_keys
+                )
         self.last = data
         return list(data.run_requests or [])
 
@@ -204,15 +210,18 @@ def test_a_quiet_chart_already_synced_costs_one_check_and_requests_nothing(pipel
     assert client.simulator.counts() == {"available_rankings": 1}
 
 
-def test_a_removed_subscription_leaves_the_cursor(pipeline, ticker):
+def test_a_removed_subscription_leaves_the_cursor_and_the_partitions(pipeline, ticker):
     wh, client = pipeline["warehouse"].get(), pipeline["soundcharts"].get()
     subscriptions.add(wh, client, "top-50-fr")
     subscriptions.add(wh, client, "viral-50-global")
     ticker()
     assert set(json.loads(ticker.cursor)["charts"]) == {"top-50-fr", "viral-50-global"}
+    assert set(ticker.instance.get_dynamic_partitions("charts")) == {"top-50-fr", "viral-50-global"}
     subscriptions.remove(wh, "viral-50-global")
     ticker()
     assert set(json.loads(ticker.cursor)["charts"]) == {"top-50-fr"}
+    # its key goes with it: the launch dialog offers subscribed charts only
+    assert ticker.instance.get_dynamic_partitions("charts") == ["top-50-fr"]
 
 
 def test_first_start_with_the_default_subscriptions_requests_one_run_per_chart(pipeline, ticker):
