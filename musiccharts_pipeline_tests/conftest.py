@@ -98,6 +98,10 @@ def pipeline(warehouse_url, simulator, monkeypatch):
         "SOUNDCHARTS_API_URL",
         "SOUNDCHARTS_APP_ID",
         "SOUNDCHARTS_API_KEY",
+        "SOUNDCHARTS_CLIENT_ID",
+        "SOUNDCHARTS_CLIENT_SECRET",
+        "SOUNDCHARTS_TEAM_ID",
+        "SOUNDCHARTS_AUTH_URL",
         "SOUNDCHARTS_MAX_RPS",
     ):
         monkeypatch.delenv(var, raising=False)

@@ -483,6 +483,16 @@ class SoundChartsClient:
     def song(self, uuid: str, missing_ok: bool = True) -> m.Song | None:
         return self._object(f"/api/v2.25/song/{_seg(uuid)}", m.Song, "song", missing_ok)
 
+    def song_by_isrc(self, isrc: str) -> m.Song | None:
+        """The song of an ISRC; None when SoundCharts does not know it (404); ``errors.Gone``
+        when it has blacklisted it (410: several tracks at the DSPs)."""
+        return self._object(f"/api/v2.25/song/by-isrc/{_seg(isrc)}", m.Song, "song_by_isrc", True)
+
+    def artist_songs(self, uuid: str) -> list[m.Song]:
+        """Every song of an artist's catalogue (all pages; light song objects)."""
+        _, items = self._collect(f"/api/v2.21/artist/{_seg(uuid)}/songs", None, "artist_songs")
+        return _parse_list(m.Song, items, "artist song")
+
     def song_identifiers(self, uuid: str, platform: str | None = None) -> list[dict]:
         params = {"platform": platform} if platform else None
         _, items = self._collect(

@@ -77,10 +77,12 @@ class Routes:
                 self._available,
             ),
             ("ranking", rf"/api/v2\.14/chart/song/{slug}/ranking/(?P<when>[^/]+)", self._ranking),
+            ("song_by_isrc", r"/api/v2\.25/song/by-isrc/(?P<isrc>[^/]+)", self._song_by_isrc),
             ("song", rf"/api/v2\.25/song/{uuid}", self._song),
             ("song_identifiers", rf"/api/v2/song/{uuid}/identifiers", self._song_identifiers),
             ("song_audience", rf"/api/v2/song/{uuid}/audience/{plat}", self._song_audience),
             ("artist", rf"/api/v2\.9/artist/{uuid}", self._artist),
+            ("artist_songs", rf"/api/v2\.21/artist/{uuid}/songs", self._artist_songs),
             ("artist_audience", rf"/api/v2/artist/{uuid}/audience/{plat}", self._artist_audience),
             (
                 "artist_streaming",
@@ -163,6 +165,25 @@ class Routes:
 
     def _song(self, query, path, uuid):
         return {"type": "song", "object": self.world.song_object(self._song_index(uuid))}
+
+    def _song_by_isrc(self, query, path, isrc):
+        i = self.world.isrc_index.get(isrc.upper())
+        if i is None:
+            raise ApiError(404, "Not found.")
+        if self.world.isrc_blacklisted(isrc.upper()):
+            raise ApiError(410, "ISRC blacklisted due to multiple tracks identified from DSP")
+        return {"type": "song", "object": self.world.song_object(i)}
+
+    def _artist_songs(self, query, path, uuid):
+        a = self._artist_index(uuid)
+        items = []
+        for i in self.world.artist_songs(a):
+            song = self.world.song_object(i)
+            items.append(
+                {k: song[k] for k in ("uuid", "name", "creditName", "releaseDate", "appUrl")}
+                | {"imageUrl": song["imageUrl"]}
+            )
+        return page(items, query, path, related=self.world.artist_light(a))
 
     def _song_identifiers(self, query, path, uuid):
         i = self._song_index(uuid)

@@ -208,6 +208,29 @@ class World:
             obj["audio"] = None if h % 5 == 0 else {"tempo": 80 + h % 80, "energy": (h % 100) / 100}
         return obj
 
+    @functools.cached_property
+    def artist_song_index(self) -> dict[int, list[int]]:
+        """Each artist's songs (credited or main), by song index."""
+        songs: dict[int, list[int]] = {}
+        for i in range(self.n_songs):
+            for a in self.song_artists(i):
+                songs.setdefault(a, []).append(i)
+        return songs
+
+    def artist_songs(self, a: int) -> list[int]:
+        """The artist's songs released by the clock's date, newest release first."""
+        out_by = clock.today() if self.publish_on_clock else self.today
+        songs = [i for i in self.artist_song_index.get(a, []) if self.release_date(i) <= out_by]
+        return sorted(songs, key=lambda i: (self.release_date(i), i), reverse=True)
+
+    @functools.cached_property
+    def isrc_index(self) -> dict[str, int]:
+        return {self.isrc_of(i): i for i in range(self.n_songs)}
+
+    def isrc_blacklisted(self, isrc: str) -> bool:
+        """About 1 in 40 ISRCs map to several tracks at the DSPs: by-isrc answers 410."""
+        return _hash("isrc-blacklist", self.seed, isrc) % 40 == 0
+
     def isrc_of(self, i: int) -> str:
         obj = self.song_object(i)
         return obj["isrc"] if isinstance(obj["isrc"], str) else obj["isrc"]["value"]

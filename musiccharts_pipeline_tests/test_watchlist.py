@@ -1,0 +1,179 @@
+"""The watchlist: the label's own artists, songs and ISRCs through the same cascade as charting
+songs, each song fetched once, a quiet day costing nothing, bad input refused before any call."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from musiccharts_pipeline import cli, clock
+from musiccharts_pipeline.assets.materialize import materialize_chart
+from musiccharts_pipeline.assets.watchlist import WATCHLIST_ASSETS
+from musiccharts_pipeline.sync import watchlist
+from musiccharts_pipeline.sync.watchlist import ARTIST, ISRC, SONG, Entry
+
+pytestmark = pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
+
+
+def _run(pipeline):
+    result = dg.materialize(
+        WATCHLIST_ASSETS, resources=pipeline, instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    return {
+        e.asset_key.to_user_string(): {
+            k: getattr(v, "value", v) for k, v in e.materialization.metadata.items()
+        }
+        for e in result.get_asset_materialization_events()
+    }
+
+
+def test_bad_input_is_refused_and_writes_nothing(warehouse):
+    for kind, value, message in [
+        (ISRC, "US-ABC-12", "not an ISRC"),
+        (ISRC, "12ABC1234567", "not an ISRC"),
+        (SONG, "not-a-uuid", "not a SoundCharts uuid"),
+        ("album", "x", "kind must be one of"),
+    ]:
+        with pytest.raises(watchlist.WatchError, match=message):
+            watchlist.parse(kind, value)
+    assert watchlist.parse(ISRC, " us-abc-12-34567 ") == Entry(ISRC, "USABC1234567")
+    assert watchlist.listing(warehouse).empty
+    with pytest.raises(watchlist.WatchError, match="first row must name one column"):
+        watchlist.import_csv(warehouse, "code\nUSABC1234567\n")
+    assert watchlist.listing(warehouse).empty
+
+
+def test_an_import_keeps_the_good_rows_and_names_the_bad_lines(warehouse):
+    watchlist.add(warehouse, [Entry(ISRC, "USABC1234567")], "cli")
+    text = "ISRC\nUSABC1234567\nFRZ031900001\nnot-an-isrc\n\nFRZ031900001\nGB-XYZ-20-00042\n"
+    report = watchlist.import_csv(warehouse, text)
+    assert [e.ident for e in report.added] == ["FRZ031900001", "GBXYZ2000042"]
+    assert [e.ident for e in report.already] == ["USABC1234567"]
+    assert report.duplicates == [6]
+    assert [line for line, _ in report.bad] == [4, 5]
+    assert set(watchlist.listing(warehouse).ident) == {
+        "USABC1234567",
+        "FRZ031900001",
+        "GBXYZ2000042",
+    }
+    big = "isrc\n" + "".join(f"USABC{n:07d}\n" for n in range(watchlist.MAX_IMPORT_ROWS + 1))
+    with pytest.raises(watchlist.WatchError, match="split the file"):
+        watchlist.import_csv(warehouse, big)
+    assert len(watchlist.listing(warehouse)) == 3  # refused whole
+
+
+def test_the_catalogue_goes_through_the_cascade_once_and_a_quiet_day_costs_nothing(pipeline):
+    client = pipeline["soundcharts"].get()
+    sim, wh = client.simulator, pipeline["warehouse"].get()
+    world = sim.world
+    artist = world.artist_uuid(world.song_artists(5)[0])
+    catalogue = {world.song_uuid(i) for i in world.artist_songs(world.artist_index[artist])}
+    lone = world.song_uuid(7)
+    isrc_ok = world.isrc_of(11)
+    blacklisted = next(
+        world.isrc_of(i) for i in range(3000) if world.isrc_blacklisted(world.isrc_of(i))
+    )
+    watchlist.add(
+        wh,
+        [
+            Entry(ARTIST, artist),
+            Entry(SONG, lone),
+            Entry(ISRC, isrc_ok),
+            Entry(ISRC, "ZZZ991234567"),
+            Entry(ISRC, blacklisted),
+        ],
+        "cli",
+    )
+    meta = _run(pipeline)
+    counts = sim.successful_counts()
+    expected = catalogue | {lone, world.song_uuid(11)}
+    assert meta["watchlist_catalogue"]["resolved"] == 1
+    assert (meta["watchlist_catalogue"]["unknown"], meta["watchlist_catalogue"]["blacklisted"]) == (
+        1,
+        1,
+    )
+    assert meta["watchlist_catalogue"]["new_songs"] == len(catalogue)
+    assert sim.counts()["song_by_isrc"] == 3 and sim.counts()["artist_songs"] == 1
+    stored = set(
+        wh.read_frame(
+            "SELECT uuid FROM soundcharts.tracks WHERE metadata_fetched_at IS NOT NULL"
+        ).uuid
+    )
+    assert expected <= stored
+    assert counts["song"] == len(expected)  # each song once
+    assert int(wh.scalar("SELECT count(*) FROM soundcharts.track_audience")) > 0
+    assert watchlist.watched_songs(wh) == sorted(expected)
+    status = dict(zip(watchlist.listing(wh).ident, watchlist.listing(wh).status, strict=True))
+    assert (status[isrc_ok], status["ZZZ991234567"], status[blacklisted]) == (
+        "ok",
+        "unknown",
+        "blacklisted",
+    )
+
+    sim.reset_log()
+    again = _run(pipeline)  # the same day: nothing due
+    assert sum(sim.counts().values()) == 0, sim.counts()
+    assert again["watchlist_catalogue"]["artists_listed"] == 0
+
+
+def test_a_charting_song_that_is_watched_is_not_fetched_again(pipeline):
+    client = pipeline["soundcharts"].get()
+    sim, wh = client.simulator, pipeline["warehouse"].get()
+    day = sim.world.today - dt.timedelta(days=1)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert materialize_chart(pipeline, instance, "top-50-fr", day).success
+    charting = wh.scalar("SELECT song_uuid FROM soundcharts.chart_ranking_entries LIMIT 1")
+    watchlist.add(wh, [Entry(SONG, charting)], "cli")
+    sim.reset_log()
+    meta = _run(pipeline)
+    assert sim.counts().get("song", 0) == 0
+    assert meta["watchlist_tracks"]["skipped_fresh"] == 1
+
+
+def test_new_releases_appear_when_the_catalogue_is_listed_again(pipeline):
+    client = pipeline["soundcharts"].get()
+    sim, wh = client.simulator, pipeline["warehouse"].get()
+    world = sim.world
+    world.publish_on_clock = True  # the catalogue as of the clock's date
+    # an artist with a song released a few days after the first listing
+    a, song = next(
+        (a, i)
+        for a, songs in sorted(world.artist_song_index.items())
+        for i in songs
+        if world.today - dt.timedelta(days=30) < world.release_date(i) <= world.today
+    )
+    first = dt.datetime.combine(world.release_date(song) - dt.timedelta(days=3), dt.time(12))
+    with clock.simulated(first):
+        watchlist.add(wh, [Entry(ARTIST, world.artist_uuid(a))], "cli")
+        assert world.song_uuid(song) not in {world.song_uuid(i) for i in world.artist_songs(a)}
+        _run(pipeline)
+        assert world.song_uuid(song) not in watchlist.watched_songs(wh)
+    sim.reset_log()
+    with clock.simulated(first + dt.timedelta(days=8)):
+        meta = _run(pipeline)
+    assert meta["watchlist_catalogue"]["artists_listed"] == 1
+    assert meta["watchlist_catalogue"]["new_songs"] >= 1
+    assert world.song_uuid(song) in watchlist.watched_songs(wh)
+    # the new songs are fetched, the ones already stored (and fresh) are not
+    assert sim.counts()["song"] == meta["watchlist_catalogue"]["new_songs"]
+
+
+def test_the_cli_watches_imports_and_lists(warehouse_url, pipeline, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("MUSICCHARTS_WAREHOUSE_URL", warehouse_url)
+    assert cli.main(["watch", "isrc", "US-ABC-12-34567", "FRZ031900001"]) == 0
+    assert "watching isrc USABC1234567" in capsys.readouterr().out
+    assert cli.main(["watch", "isrc", "nope"]) == 2
+    assert "not an ISRC" in capsys.readouterr().err
+    path = tmp_path / "catalogue.csv"
+    path.write_text("isrc\nUSABC1234567\nbad\nGBXYZ2000042\n")
+    assert cli.main(["watch", "import", str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "line 3: not an ISRC" in captured.err
+    assert "1 added, 1 already watched, 0 duplicate row(s), 1 bad row(s)" in captured.out
+    assert cli.main(["watch", "list"]) == 0
+    assert "GBXYZ2000042" in capsys.readouterr().out
+    assert cli.main(["watch", "remove", "isrc", "GBXYZ2000042"]) == 0
+    assert cli.main(["watch", "remove", "isrc", "GBXYZ2000042"]) == 2
