@@ -177,3 +177,44 @@ def test_the_cli_watches_imports_and_lists(warehouse_url, pipeline, monkeypatch,
     assert "GBXYZ2000042" in capsys.readouterr().out
     assert cli.main(["watch", "remove", "isrc", "GBXYZ2000042"]) == 0
     assert cli.main(["watch", "remove", "isrc", "GBXYZ2000042"]) == 2
+
+
+def test_the_serve_api_watches_behind_the_token(pipeline, warehouse_url):
+    from musiccharts_pipeline_tests.serving import TOKEN, serving
+
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    today = pipeline["soundcharts"].get().simulator.world.today
+    with serving(pipeline, warehouse_url, today) as s:
+        body = {"isrcs": ["US-ABC-12-34567"], "artists": ["0" * 8 + "-0000-4000-8000-" + "0" * 12]}
+        assert s.http.post("/api/watchlist", json=body).status_code == 401
+        refused = s.http.post(
+            "/api/watchlist", json={"isrcs": ["USABC1234567", "nope"]}, headers=auth
+        )
+        assert refused.status_code == 400 and refused.json()["refused"][0]["value"] == "nope"
+        assert s.http.get("/api/watchlist").json()["total"] == 0  # all or nothing
+        created = s.http.post("/api/watchlist", json=body, headers=auth)
+        assert created.status_code == 201 and len(created.json()["added"]) == 2
+        imported = s.http.post(
+            "/api/watchlist/import",
+            content=b"isrc\nUSABC1234567\nbad\nGBXYZ2000042\n",
+            headers={**auth, "Content-Type": "text/csv"},
+        )
+        assert imported.json() == {
+            "added": 1,
+            "already": 1,
+            "duplicate_lines": [],
+            "bad": [
+                {
+                    "line": 3,
+                    "reason": "not an ISRC (2 letters, 3 letters or digits, 7 digits): 'bad'",
+                }
+            ],
+        }
+        items = s.http.get("/api/watchlist").json()["items"]
+        assert {(i["kind"], i["ident"], i["status"]) for i in items} >= {
+            ("isrc", "USABC1234567", "pending"),
+            ("isrc", "GBXYZ2000042", "pending"),
+        }
+        gone = s.http.delete("/api/watchlist/isrc/GBXYZ2000042", headers=auth)
+        assert gone.status_code == 200
+        assert s.http.delete("/api/watchlist/isrc/GBXYZ2000042", headers=auth).status_code == 404
