@@ -218,3 +218,42 @@ def test_the_serve_api_watches_behind_the_token(pipeline, warehouse_url):
         gone = s.http.delete("/api/watchlist/isrc/GBXYZ2000042", headers=auth)
         assert gone.status_code == 200
         assert s.http.delete("/api/watchlist/isrc/GBXYZ2000042", headers=auth).status_code == 404
+
+
+def test_albums_of_every_synced_track_each_fetched_once(pipeline):
+    client = pipeline["soundcharts"].get()
+    sim, wh = client.simulator, pipeline["warehouse"].get()
+    world = sim.world
+    day = world.today - dt.timedelta(days=1)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert materialize_chart(pipeline, instance, "top-50-fr", day).success
+    tracks = set(
+        wh.read_frame(
+            "SELECT uuid FROM soundcharts.tracks WHERE metadata_fetched_at IS NOT NULL"
+        ).uuid
+    )
+    sim.reset_log()
+    meta = _run(pipeline)
+    expected_albums = {u for t in tracks for u, _, _ in world.song_albums(world.song_index[t])}
+    assert sim.counts()["song_albums"] == len(tracks)
+    assert sim.counts()["album"] == len(expected_albums)  # each album once, shared ones too
+    stored = wh.read_frame("SELECT * FROM soundcharts.albums")
+    assert set(stored.uuid) == expected_albums
+    one = stored[stored.uuid == sorted(expected_albums)[0]].iloc[0]
+    truth = world.album_object(one.uuid)
+    assert (one.upc, one.album_type, one.total_tracks) == (
+        truth["upc"],
+        truth["type"],
+        truth["totalTracks"],
+    )
+    links = wh.read_frame("SELECT * FROM soundcharts.track_albums")
+    assert set(links.track_uuid) == tracks
+    originals = links[links.is_original]
+    assert sorted(originals.track_uuid) == sorted(tracks)  # one original per track
+    for row in originals.itertuples():
+        first = world.song_albums(world.song_index[row.track_uuid])[0][0]
+        assert row.album_uuid == first  # the single: the earliest release
+    assert meta["albums"]["updated"] == len(tracks)
+    sim.reset_log()
+    _run(pipeline)
+    assert sim.counts().get("song_albums", 0) == 0 and sim.counts().get("album", 0) == 0

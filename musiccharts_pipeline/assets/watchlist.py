@@ -12,6 +12,7 @@ from musiccharts_pipeline.assets.common import (
     final_api_errors,
 )
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
+from musiccharts_pipeline.sync import albums as album_sync
 from musiccharts_pipeline.sync import audience, watchlist
 from musiccharts_pipeline.sync.artists import artists_of_tracks, sync_artists
 from musiccharts_pipeline.sync.batching import EntityOutcome
@@ -102,19 +103,36 @@ def watchlist_audience(warehouse: WarehouseResource, soundcharts: SoundChartsRes
     return dg.MaterializeResult(metadata=entity_metadata(total, meter))
 
 
+@dg.asset(
+    deps=["tracks", watchlist_tracks],
+    description="Albums of every synced track (charting or watched): each track's releases "
+    "listed when never listed or older than 30 days, each album fetched once (UPC, type, "
+    "release date, label, track count), the original release marked.",
+    **WATCH_API,
+)
+@final_api_errors()
+def albums(warehouse: WarehouseResource, soundcharts: SoundChartsResource):
+    wh, client = warehouse.get(), soundcharts.get()
+    meter = ApiMeter(client)
+    outcome = album_sync.sync_albums(client, wh, album_sync.tracks_with_metadata(wh))
+    return dg.MaterializeResult(metadata=entity_metadata(outcome, meter))
+
+
 WATCHLIST_ASSETS = [
     watchlist_catalogue,
     watchlist_tracks,
     watchlist_artists,
     watchlist_genres,
     watchlist_audience,
+    albums,
 ]
 
 watchlist_job = dg.define_asset_job(
-    "watchlist",
+    "catalogue",
     selection=WATCHLIST_ASSETS,
-    description="The label's own catalogue: ISRCs resolved, catalogues listed weekly, then the "
-    "cascade of the songs found (only what is missing or stale).",
+    description="The label's own catalogue (ISRCs resolved, artists' catalogues listed weekly, "
+    "then the cascade of the songs found) and the albums of every synced track: only what is "
+    "missing or stale.",
 )
 
 watchlist_schedule = dg.ScheduleDefinition(

@@ -488,6 +488,17 @@ class SoundChartsClient:
         when it has blacklisted it (410: several tracks at the DSPs)."""
         return self._object(f"/api/v2.25/song/by-isrc/{_seg(isrc)}", m.Song, "song_by_isrc", True)
 
+    def song_albums(self, uuid: str) -> list[m.Album] | None:
+        """The releases a song is on (light album objects); None for an unknown song."""
+        try:
+            _, items = self._collect(f"/api/v2/song/{_seg(uuid)}/albums", None, "song_albums")
+        except errors.NotFound:
+            return None
+        return _parse_list(m.Album, items, "song album")
+
+    def album(self, uuid: str, missing_ok: bool = True) -> m.Album | None:
+        return self._object(f"/api/v2.36/album/by-uuid/{_seg(uuid)}", m.Album, "album", missing_ok)
+
     def artist_songs(self, uuid: str) -> list[m.Song]:
         """Every song of an artist's catalogue (all pages; light song objects)."""
         _, items = self._collect(f"/api/v2.21/artist/{_seg(uuid)}/songs", None, "artist_songs")

@@ -57,6 +57,26 @@ class Chart(Payload):
     metric: Metric | None = None
 
 
+class Album(Payload):
+    """An album, single or compilation; fields the reference does not pin down are optional
+    (the payload is kept whole in ``raw``)."""
+
+    uuid: str
+    name: str | None = None
+    type: str | None = None
+    upc: str | None = None
+    release_date: dt.datetime | None = None
+    label: str | None = None
+    total_tracks: int | None = None
+
+    @classmethod
+    def _normalise(cls, data: dict[str, Any]) -> dict[str, Any]:
+        labels = data.get("labels")
+        if labels and not data.get("label") and isinstance(labels[0], dict):
+            data["label"] = labels[0].get("name")
+        return data
+
+
 class Genre(Payload):
     root: str
     sub: list[str] = Field(default_factory=list)

@@ -80,6 +80,8 @@ class Routes:
             ("song_by_isrc", r"/api/v2\.25/song/by-isrc/(?P<isrc>[^/]+)", self._song_by_isrc),
             ("song", rf"/api/v2\.25/song/{uuid}", self._song),
             ("song_identifiers", rf"/api/v2/song/{uuid}/identifiers", self._song_identifiers),
+            ("song_albums", rf"/api/v2/song/{uuid}/albums", self._song_albums),
+            ("album", rf"/api/v2\.36/album/by-uuid/{uuid}", self._album),
             ("song_audience", rf"/api/v2/song/{uuid}/audience/{plat}", self._song_audience),
             ("artist", rf"/api/v2\.9/artist/{uuid}", self._artist),
             ("artist_songs", rf"/api/v2\.21/artist/{uuid}/songs", self._artist_songs),
@@ -173,6 +175,20 @@ class Routes:
         if self.world.isrc_blacklisted(isrc.upper()):
             raise ApiError(410, "ISRC blacklisted due to multiple tracks identified from DSP")
         return {"type": "song", "object": self.world.song_object(i)}
+
+    def _song_albums(self, query, path, uuid):
+        i = self._song_index(uuid)
+        items = []
+        for album_uuid, _, _ in self.world.song_albums(i):
+            album = self.world.album_object(album_uuid)
+            items.append({k: album[k] for k in ("uuid", "name", "type", "releaseDate", "upc")})
+        song = self.world.song_object(i)
+        return page(items, query, path, related={k: song[k] for k in ("uuid", "name")})
+
+    def _album(self, query, path, uuid):
+        if uuid.lower() not in self.world.album_index:
+            raise ApiError(404, "Not found.")
+        return {"type": "album", "object": self.world.album_object(uuid.lower())}
 
     def _artist_songs(self, query, path, uuid):
         a = self._artist_index(uuid)
