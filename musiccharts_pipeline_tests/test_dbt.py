@@ -741,3 +741,32 @@ def test_every_model_and_source_has_a_description():
     models = {Path(p).stem for p in glob.glob(str(root / "*" / "*.sql"))}
     assert sorted(m for m in models if not described.get(m)) == []
     assert sorted(t for t, d in sources.items() if not d) == []
+
+
+def test_album_performance_matches_the_raw_tables(filled, pipeline):
+    """A view: albums synced after the build are in it at once, with their tracks' entries."""
+    from musiccharts_pipeline.sync.albums import sync_albums, tracks_with_metadata
+
+    wh, _, _, _ = filled
+    sync_albums(pipeline["soundcharts"].get(), wh, tracks_with_metadata(wh))
+    got = wh.read_frame("SELECT * FROM analytics.album_performance").set_index("album_uuid")
+    links = wh.read_frame("SELECT track_uuid, album_uuid FROM soundcharts.track_albums")
+    entries = wh.read_frame(
+        "SELECT chart_slug, position, song_uuid AS track_uuid "
+        "FROM soundcharts.chart_ranking_entries"
+    )
+    joined = links.merge(entries, on="track_uuid")
+    want = joined.groupby("album_uuid").agg(
+        chart_entries=("position", "size"),
+        charts=("chart_slug", "nunique"),
+        best_position=("position", "min"),
+    )
+    assert len(got) == int(wh.scalar("SELECT count(*) FROM soundcharts.albums")) > 0
+    charted = got.loc[want.index]
+    assert (charted.chart_entries.astype(int) == want.chart_entries).all()
+    assert (charted.charts.astype(int) == want.charts).all()
+    assert (charted.best_position.astype(int) == want.best_position).all()
+    never = got.drop(want.index)
+    assert (never.chart_entries.astype(int) == 0).all()
+    tracks_stored = links.groupby("album_uuid").size()
+    assert (got.tracks_stored.astype(int) == tracks_stored.reindex(got.index).fillna(0)).all()

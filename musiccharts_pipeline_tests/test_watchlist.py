@@ -257,3 +257,34 @@ def test_albums_of_every_synced_track_each_fetched_once(pipeline):
     sim.reset_log()
     _run(pipeline)
     assert sim.counts().get("song_albums", 0) == 0 and sim.counts().get("album", 0) == 0
+
+
+def test_albums_over_http(pipeline, warehouse_url):
+    from musiccharts_pipeline.sync.albums import sync_albums, tracks_with_metadata
+    from musiccharts_pipeline_tests.serving import serving
+
+    client = pipeline["soundcharts"].get()
+    sim, wh = client.simulator, pipeline["warehouse"].get()
+    day = sim.world.today - dt.timedelta(days=1)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert materialize_chart(pipeline, instance, "top-50-fr", day).success
+    sync_albums(client, wh, tracks_with_metadata(wh))
+    track = wh.scalar("SELECT track_uuid FROM soundcharts.track_albums ORDER BY 1 LIMIT 1")
+    original = wh.scalar(
+        "SELECT album_uuid FROM soundcharts.track_albums WHERE track_uuid = :t AND is_original",
+        {"t": track},
+    )
+    with serving(pipeline, warehouse_url, sim.world.today) as s:
+        body = s.http.get(f"/api/albums/{original}").json()
+        assert body["uuid"] == original and track in {t["uuid"] for t in body["tracks"]}
+        assert body["upc"] == sim.world.album_object(original)["upc"]
+        detail = s.http.get(f"/api/tracks/{track}").json()
+        assert detail["albums"][0]["uuid"] == original and detail["albums"][0]["is_original"]
+        page = s.http.get(f"/albums/{original}")
+        assert page.status_code == 200 and f'href="/tracks/{track}"' in page.text
+        assert f'href="/albums/{original}"' in s.http.get(f"/tracks/{track}").text
+        artist = detail["primary_artist_uuid"]
+        assert 'data-table="albums"' in s.http.get(f"/artists/{artist}").text
+        missing = "00000000-0000-4000-8000-000000000000"
+        assert s.http.get(f"/api/albums/{missing}").status_code == 404
+        assert s.http.get("/api/albums/not-a-uuid").status_code == 400

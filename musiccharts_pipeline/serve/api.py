@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from musiccharts_pipeline import settings
-from musiccharts_pipeline.serve import dagster_runs, queries
+from musiccharts_pipeline.serve import album_queries, dagster_runs, queries
 from musiccharts_pipeline.serve.guard import token_problem
 from musiccharts_pipeline.serve.http import (
     DEFAULT_LIMIT,
@@ -161,8 +161,13 @@ ENTITY_RELATED = {
         "artists": queries.track_artists,
         "genres": queries.track_genres,
         "charts": queries.track_chart_history,
+        "albums": album_queries.albums_of_track,
     },
-    "artist": {"genres": queries.artist_genres, "tracks": queries.artist_tracks},
+    "artist": {
+        "genres": queries.artist_genres,
+        "tracks": queries.artist_tracks,
+        "albums": album_queries.albums_of_artist,
+    },
 }
 
 
@@ -191,6 +196,16 @@ def track(st: State, uuid: str) -> Response:
 @router.get("/artists/{uuid}", dependencies=JsonOnly)
 def artist(st: State, uuid: str) -> Response:
     return entity_answer(st, "artist", uuid)
+
+
+@router.get("/albums/{uuid}", dependencies=JsonOnly)
+def album(st: State, uuid: str) -> Response:
+    uuid = parse_uuid(uuid, "album uuid")
+    with st.reader.read() as wh:
+        found = album_queries.album(wh, uuid)
+    if found is None:
+        raise not_found(f"no album {uuid}")
+    return json_response(found)
 
 
 @router.get("/genres", dependencies=JsonOnly)

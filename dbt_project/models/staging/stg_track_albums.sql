@@ -1,0 +1,5 @@
+select
+    track_uuid,
+    album_uuid,
+    is_original
+from {{ source('soundcharts', 'track_albums') }}
