@@ -770,3 +770,35 @@ def test_album_performance_matches_the_raw_tables(filled, pipeline):
     assert (never.chart_entries.astype(int) == 0).all()
     tracks_stored = links.groupby("album_uuid").size()
     assert (got.tracks_stored.astype(int) == tracks_stored.reindex(got.index).fillna(0)).all()
+
+
+def test_the_catalogue_mart_and_its_dashboard_section(filled, pipeline):
+    """Watched songs (one charting) through the watchlist run; the view shows them at once."""
+    from musiccharts_pipeline.assets.watchlist import WATCHLIST_ASSETS
+    from musiccharts_pipeline.dashboard.render import load_marts, render
+    from musiccharts_pipeline.sync import watchlist
+
+    wh, instance, _, _ = filled
+    world = pipeline["soundcharts"].get().simulator.world
+    assert "Nothing watched yet" in render(load_marts(wh))
+    charting = wh.scalar(
+        "SELECT song_uuid FROM soundcharts.chart_ranking_entries ORDER BY position LIMIT 1"
+    )
+    artist = world.artist_uuid(world.song_artists(5)[0])
+    watchlist.add(
+        wh,
+        [watchlist.Entry("song", charting), watchlist.Entry("artist", artist)],
+        "cli",
+    )
+    result = dg.materialize(WATCHLIST_ASSETS, resources=pipeline, instance=instance)
+    assert result.success
+    songs = wh.read_frame("SELECT * FROM analytics.catalogue_songs").set_index("track_uuid")
+    assert set(songs.index) == set(watchlist.watched_songs(wh))
+    entries = wh.read_frame(
+        "SELECT position FROM soundcharts.chart_ranking_entries WHERE song_uuid = :s",
+        {"s": charting},
+    )
+    assert int(songs.loc[charting, "chart_entries"]) == len(entries)
+    assert int(songs.loc[charting, "best_position"]) == int(entries.position.min())
+    page = render(load_marts(wh))
+    assert 'data-table="catalogue_growth"' in page and 'data-table="catalogue_charted"' in page

@@ -20,6 +20,7 @@ MARTS = (
     "chart_latest_rankings",
     "artist_analytics",
     "genre_popularity",
+    "catalogue_songs",
 )
 PALETTE = ["#2563eb", "#16a34a", "#ea580c", "#9333ea", "#0891b2", "#dc2626", "#ca8a04"]
 
@@ -139,6 +140,7 @@ def render(
         *latest_ranking_sections(marts),
         artists_section(marts),
         genres_section(marts),
+        catalogue_section(marts),
     ]
     return page(sections, generated_at)
 
@@ -286,6 +288,30 @@ def genres_section(marts: dict[str, pd.DataFrame]) -> str:
     return _section(
         "Genres in the charts",
         bar_chart(list(genres.index), [int(v) for v in genres.values], "genres"),
+    )
+
+
+def catalogue_section(marts: dict[str, pd.DataFrame]) -> str:
+    """The label's own songs: the fastest audience growth this week, and those that charted."""
+    songs = marts.get("catalogue_songs")
+    if songs is None or songs.empty:
+        return _section(
+            "Catalogue",
+            "<p>Nothing watched yet: <code>musiccharts watch artist UUID</code>, "
+            "<code>watch isrc ISRC…</code> or <code>watch import FILE.csv</code>.</p>",
+        )
+    growing = songs.sort_values(["growth_7d", "track_uuid"], ascending=[False, True]).head(10)
+    charted = songs[songs.chart_entries > 0].sort_values(["best_position", "track_uuid"])
+    columns = ["track_name", "artist_name", "release_date", "growth_7d", "charts", "best_position"]
+    return _section(
+        "Catalogue",
+        f"<p>{len(songs)} watched song(s); {len(charted)} entered a chart.</p>",
+        "<h3>Fastest audience growth, last 7 days</h3>",
+        table(growing, columns, "catalogue_growth"),
+        "<h3>In the charts</h3>",
+        table(charted.head(20), columns + ["first_charted"], "catalogue_charted")
+        if len(charted)
+        else "<p>None of the watched songs has entered a stored chart.</p>",
     )
 
 
