@@ -39,6 +39,7 @@ def steps(quick: bool) -> list[tuple[str, str, object]]:
         ("automation", "automation", lambda m: m.bench_automation(quick)),
         ("dbt volume", "dbt_volume", lambda m: m.bench_dbt_volume(quick)),
         ("serve", "serve", lambda m: m.bench_serve(quick)),
+        ("catalogue", "catalogue", lambda m: m.bench_catalogue(quick)),
     ]
 
 

@@ -29,6 +29,9 @@ KINDS = (ARTIST, SONG, ISRC)
 PENDING, OK, UNKNOWN, BLACKLISTED = "pending", "ok", "unknown", "blacklisted"
 #: A watched artist's catalogue is listed again after this long: new releases appear by themselves.
 RELIST_AFTER = dt.timedelta(days=7)
+#: ... give or take this: a daily run a few seconds earlier in the day than last week's still
+#: re-lists (without it, "weekly" would be every eight days).
+RELIST_SLACK = dt.timedelta(hours=1)
 #: The most rows one import takes (a larger file is refused whole: split it).
 MAX_IMPORT_ROWS = 100_000
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -231,7 +234,7 @@ def due_artists(wh: Warehouse, now: dt.datetime) -> list[str]:
     frame = wh.read_frame(
         f"SELECT ident FROM {SCHEMA}.watchlist WHERE kind = :k AND status = :s "
         "AND (listed_at IS NULL OR listed_at < :before) ORDER BY ident",
-        {"k": ARTIST, "s": OK, "before": now - RELIST_AFTER},
+        {"k": ARTIST, "s": OK, "before": now - RELIST_AFTER + RELIST_SLACK},
     )
     return list(frame.ident)
 

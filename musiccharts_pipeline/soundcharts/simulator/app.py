@@ -44,6 +44,8 @@ class Simulator:
             today=self.config.today,
             publish_on_clock=self.config.publish_on_clock,
             extra_charts=self.config.extra_charts,
+            roster_artists=self.config.roster_artists,
+            roster_songs=self.config.roster_songs,
         )
         self._lock = threading.Lock()
         self.gate = Gate(self.config, self._lock)

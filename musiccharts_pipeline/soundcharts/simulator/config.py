@@ -35,6 +35,8 @@ class SimulatorConfig:
     #: each ranking appears at its own publication time on the project's clock (the soak)
     publish_on_clock: bool = False
     extra_charts: int = 0  # daily charts sim-chart-0000... beside the catalogue's, for scale
+    roster_artists: int = 0  # a label's own artists, roster_songs songs each (catalogue bench)
+    roster_songs: int = 200
 
     @classmethod
     def from_env(cls, **overrides) -> SimulatorConfig:

@@ -73,6 +73,8 @@ class World:
         n_artists: int = 1200,
         publish_on_clock: bool = False,
         extra_charts: int = 0,
+        roster_artists: int = 0,
+        roster_songs: int = 200,
     ):
         self.seed = seed
         self.today = today or clock.today()
@@ -94,6 +96,19 @@ class World:
         self.song_height = rng.lognormal(0, 0.6, n_songs)
         self.song_base = rng.uniform(0.0, 0.08, n_songs)
         self._artist_order = rng.permutation(n_artists)
+        # a label's roster (the catalogue bench): artists of their own, each with
+        # ``roster_songs`` songs released over the years (about a handful a week in all for 20
+        # artists), appended so the base world stays exactly as it is
+        self.base_songs, self.base_artists = n_songs, n_artists
+        self.roster_songs = roster_songs
+        if roster_artists:
+            extra = roster_artists * roster_songs
+            more = np.random.default_rng(seed + 10_007)
+            self.song_peak = np.concatenate([self.song_peak, more.uniform(-5000, span, extra)])
+            self.song_width = np.concatenate([self.song_width, more.uniform(12, 90, extra)])
+            self.song_height = np.concatenate([self.song_height, more.lognormal(-2, 0.5, extra)])
+            self.song_base = np.concatenate([self.song_base, more.uniform(0.0, 0.01, extra)])
+            self.n_songs, self.n_artists = n_songs + extra, n_artists + roster_artists
 
     # -- songs and artists --------------------------------------------------------------------
 
@@ -111,14 +126,21 @@ class World:
     def artist_index(self) -> dict[str, int]:
         return {self.artist_uuid(i): i for i in range(self.n_artists)}
 
+    def roster(self) -> list[int]:
+        """The roster artists' indexes (empty unless the world was built with a roster)."""
+        return list(range(self.base_artists, self.n_artists))
+
     def song_artists(self, i: int) -> list[int]:
+        if i >= self.base_songs:  # a roster song: its artist alone
+            return [self.base_artists + (i - self.base_songs) // self.roster_songs]
         h = _hash("song-artists", self.seed, i)
         # popular artists have many songs: skew towards low artist indexes
-        primary = int(self._artist_order[int((h % 1000) ** 1.6 / 1000**1.6 * self.n_artists)])
+        n = self.base_artists  # the roster's artists are on their own songs only
+        primary = int(self._artist_order[int((h % 1000) ** 1.6 / 1000**1.6 * n)])
         extra = (h >> 12) % 5
         artists = [primary]
         for k in range(1 if extra == 0 else (2 if extra == 1 else 0)):
-            other = (h >> (20 + 8 * k)) % self.n_artists
+            other = (h >> (20 + 8 * k)) % n
             if other not in artists:
                 artists.append(int(other))
         return artists
