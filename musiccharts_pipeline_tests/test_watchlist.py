@@ -288,3 +288,55 @@ def test_albums_over_http(pipeline, warehouse_url):
         missing = "00000000-0000-4000-8000-000000000000"
         assert s.http.get(f"/api/albums/{missing}").status_code == 404
         assert s.http.get("/api/albums/not-a-uuid").status_code == 400
+
+
+#: Items as SoundCharts answers artist/{uuid}/songs (excerpt of a recorded page, public SDK test
+#: data): no image or app URL, Paris offsets, a null release date, old-style uuids.
+RECORDED_SONGS = [
+    {
+        "uuid": "11e82728-57d8-8c8c-a1dd-a0369fe50396",
+        "name": "Scars to Your Beautiful",
+        "creditName": "Alessia Cara",
+        "releaseDate": "2015-11-13T00:00:00+01:00",
+    },
+    {
+        "uuid": "11e826ce-6d36-fcd0-8831-a0369fe50396",
+        "name": "1-800-273-8255",
+        "creditName": "Logic & Alessia Cara & Khalid",
+        "releaseDate": "2017-05-05T00:00:00+02:00",
+    },
+    {
+        "uuid": "fdc473c3-8a9a-4b60-a988-ff0efd8a2450",
+        "name": "Sweet Dream",
+        "creditName": "Alessia Cara",
+        "releaseDate": None,
+    },
+]
+
+
+def test_a_recorded_catalogue_page_shape_is_listed_whole(warehouse):
+    from musiccharts_pipeline.soundcharts import SoundChartsClient
+    from musiccharts_pipeline_tests.standins import StandIn
+
+    artist = "11e81bbe-5b34-a426-8614-a0369fe50396"
+    path = f"/api/v2.21/artist/{artist}/songs"
+
+    def route(method, requested, headers, body):
+        second = "offset=2" in requested
+        items = RECORDED_SONGS[2:] if second else RECORDED_SONGS[:2]
+        nxt = None if second else f"{path}?offset=2&limit=2"
+        page = {"offset": 2 if second else 0, "limit": 2, "next": nxt, "total": 3}
+        return 200, {}, {"related": {"uuid": artist}, "items": items, "page": page, "errors": []}
+
+    stand_in = StandIn(route)
+    try:
+        client = SoundChartsClient(stand_in.url, "app", "key-123456", max_rps=0)
+        watchlist.add(warehouse, [Entry(ARTIST, artist)], "cli")
+        out = watchlist.CatalogueOutcome()
+        watchlist.relist_catalogues(client, warehouse, out)
+    finally:
+        stand_in.close()
+    stored = warehouse.read_frame("SELECT * FROM soundcharts.artist_catalogue ORDER BY song_name")
+    assert (out.artists_listed, out.new_songs) == (1, 3)
+    assert list(stored.song_name) == ["1-800-273-8255", "Scars to Your Beautiful", "Sweet Dream"]
+    assert str(stored.release_date[1]) == "2015-11-13" and stored.release_date[2] is None
