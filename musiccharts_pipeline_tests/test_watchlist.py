@@ -215,6 +215,9 @@ def test_the_serve_api_watches_behind_the_token(pipeline, warehouse_url):
             ("isrc", "USABC1234567", "pending"),
             ("isrc", "GBXYZ2000042", "pending"),
         }
+        # the run now goes through the Dagster webserver: none answers here
+        launched = s.http.post("/api/watchlist/sync", headers=auth)
+        assert launched.status_code == 503 and "MUSICCHARTS_DAGSTER_URL" in launched.json()["error"]
         gone = s.http.delete("/api/watchlist/isrc/GBXYZ2000042", headers=auth)
         assert gone.status_code == 200
         assert s.http.delete("/api/watchlist/isrc/GBXYZ2000042", headers=auth).status_code == 404

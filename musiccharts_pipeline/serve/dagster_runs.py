@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from musiccharts_pipeline.sync.subscriptions import Subscription
 
 #: The job the sync sensor requests runs of (automation/sync_sensor.py).
+CATALOGUE_JOB = "catalogue"
 SYNC_JOB = "chart_sync"
 
 _ADD_PARTITION = """
@@ -92,6 +93,22 @@ def launch_sync(url: str, sub: Subscription, start: dt.date, end: dt.date) -> st
                 "with `make dev`, or point MUSICCHARTS_DAGSTER_URL at the running one"
             ) from None
         raise DagsterRefused(f"Dagster did not launch the sync: {exc}") from None
+
+
+def launch_catalogue(url: str) -> str:
+    """Launch the daily catalogue job now (the watchlist and albums; only what is due)."""
+    from dagster_graphql import DagsterGraphQLClientError
+
+    client = graphql_client(url)
+    try:
+        return client.submit_job_execution(CATALOGUE_JOB, tags={"musiccharts/launched_by": "serve"})
+    except DagsterGraphQLClientError as exc:
+        if _unreachable(exc):
+            raise DagsterUnreachable(
+                f"no Dagster webserver answers at {url} (MUSICCHARTS_DAGSTER_URL): start it "
+                "with `make dev`, or point MUSICCHARTS_DAGSTER_URL at the running one"
+            ) from None
+        raise DagsterRefused(f"Dagster did not launch the catalogue run: {exc}") from None
 
 
 def _unreachable(exc: BaseException) -> bool:

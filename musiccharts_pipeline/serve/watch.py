@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from musiccharts_pipeline.serve import dagster_runs
 from musiccharts_pipeline.serve.api import JsonOnly, State, Writer
-from musiccharts_pipeline.serve.http import bad, json_response, not_found
+from musiccharts_pipeline.serve.http import ApiError, bad, json_response, not_found
 from musiccharts_pipeline.sync import watchlist
 
 router = APIRouter(prefix="/api")
@@ -79,6 +80,20 @@ async def import_file(st: State, request: Request) -> Response:
             "duplicate_lines": report.duplicates,
             "bad": [{"line": line, "reason": why} for line, why in report.bad],
         }
+    )
+
+
+@router.post("/watchlist/sync", dependencies=[Writer])
+def sync_now(st: State) -> Response:
+    """The catalogue run now, through the Dagster webserver (as `musiccharts watch sync`)."""
+    try:
+        run_id = dagster_runs.launch_catalogue(st.dagster_url)
+    except dagster_runs.DagsterUnreachable as exc:
+        raise ApiError(503, str(exc), dagster_url=st.dagster_url) from None
+    except dagster_runs.DagsterRefused as exc:
+        raise ApiError(502, str(exc), dagster_url=st.dagster_url) from None
+    return json_response(
+        {"run_id": run_id, "run_url": f"{st.dagster_url.rstrip('/')}/runs/{run_id}"}, status=202
     )
 
 
