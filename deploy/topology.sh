@@ -8,7 +8,8 @@
 #   deploy/topology.sh prepare      create the two databases if missing, set the API pool's
 #                                   limit, migrate the warehouse
 #   deploy/topology.sh code-server|webserver|daemon   one component, in the foreground (exec)
-#   deploy/topology.sh all          the three; Ctrl-C stops them all
+#   deploy/topology.sh all          the three, each restarted when it dies; Ctrl-C or SIGTERM
+#                                   stops them all
 #
 # `make topology` copies the root dagster.yaml into DAGSTER_HOME, runs `prepare`, then `all`.
 set -euo pipefail
@@ -73,11 +74,33 @@ PY
     exec "$BIN/python" -m musiccharts_pipeline.launch "$BIN/dagster-daemon" run -w "$WORKSPACE"
     ;;
   all)
-    # Job control: each component gets a process group of its own and keeps the default
-    # SIGINT/SIGTERM handling (a script's background jobs would otherwise ignore SIGINT, and
-    # Dagster maps SIGTERM onto the SIGINT handler); Ctrl-C reaches this script, which stops them.
+    # Job control: each supervisor gets a process group of its own, and the components keep the
+    # default SIGINT/SIGTERM handling (the launcher restores it: a script's background jobs would
+    # otherwise ignore SIGINT, and Dagster maps SIGTERM onto the SIGINT handler). A component
+    # that dies is restarted by its supervisor, after 1, 2, 4 ... up to 30 s (back to 1 s once it
+    # has run a minute), as Compose's `restart:` and Kubernetes do; Ctrl-C or SIGTERM to this
+    # script stops the three within 30 s.
     set -m
     pids=()
+    supervise() {
+      set +e
+      local name=$1 delay=1 child="" stopping="" status started
+      trap 'stopping=1; [ -n "$child" ] && kill -TERM "$child" 2>/dev/null' TERM INT
+      while :; do
+        started=$SECONDS
+        "$0" "$name" &
+        child=$!
+        wait "$child"; status=$?
+        while kill -0 "$child" 2>/dev/null; do wait "$child"; status=$?; done  # a trap woke us
+        [ -n "$stopping" ] && exit 0
+        (( SECONDS - started >= 60 )) && delay=1
+        echo "topology: $name exited (status $status); restarting it in ${delay}s" >&2
+        sleep "$delay" &
+        wait $!
+        [ -n "$stopping" ] && exit 0
+        delay=$(( delay * 2 > 30 ? 30 : delay * 2 ))
+      done
+    }
     stop() {
       trap - EXIT INT TERM
       kill -TERM "${pids[@]}" 2>/dev/null || true
@@ -91,20 +114,19 @@ PY
       wait "${pids[@]}" 2>/dev/null || true
     }
     trap stop EXIT INT TERM
-    "$0" code-server & pids+=($!)
+    supervise code-server & pids+=($!)
     # the webserver and the daemon start once the code server answers (it loads the definitions)
     for _ in $(seq 180); do
       "$BIN/dagster" api grpc-health-check -h "$MUSICCHARTS_CODE_SERVER_HOST" \
         -p "$MUSICCHARTS_CODE_SERVER_PORT" >/dev/null 2>&1 && break
-      kill -0 "${pids[0]}" 2>/dev/null || exit 1
       sleep 1
     done
-    "$0" webserver & pids+=($!)
-    "$0" daemon & pids+=($!)
+    supervise webserver & pids+=($!)
+    supervise daemon & pids+=($!)
     echo "topology: code server $MUSICCHARTS_CODE_SERVER_HOST:$MUSICCHARTS_CODE_SERVER_PORT," \
       "webserver http://$WEBSERVER_HOST:$WEBSERVER_PORT, daemon; DAGSTER_HOME=$DAGSTER_HOME"
-    # the first component to exit stops the others
-    wait -n "${pids[@]}"
+    # until a signal: a supervisor only ends when told to
+    wait "${pids[@]}" || true
     ;;
   *)
     echo "usage: $0 [prepare|code-server|webserver|daemon|all]" >&2

@@ -595,3 +595,101 @@ def failure_reason(instance, run_id: str) -> str:
         ):
             reasons.append(event.message)
     return " / ".join(reasons[-3:])[:400]
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _component(script: int, marker: str) -> int | None:
+    """The pid of the component whose command line holds ``marker``, under a supervisor."""
+    for supervisor in _children(script):
+        for child in _children(supervisor):
+            if marker in _cmdline(child):
+                return child
+    return None
+
+
+def test_the_supervised_topology_restarts_what_dies_and_stops_on_sigterm(pg_database, tmp_path):
+    """`deploy/topology.sh all` started by a script (its own session, no terminal): the daemon
+    killed is restarted with a log line; SIGTERM to the script stops everything in 30 s."""
+    admin = admin_connection()
+    warehouse_db = f"mc_test_{uuid.uuid4().hex[:10]}_wh"
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{warehouse_db}"')
+    url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{warehouse_db}"
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    topo = Topology(home, pg_database, url, tmp_path / "dashboard.html")
+    log = tmp_path / "topology.log"
+    script = None
+    try:
+        subprocess.run(
+            [str(SCRIPT), "prepare"], env=topo.code_env, cwd=ROOT, check=True, capture_output=True
+        )
+        with log.open("w") as out:
+            script = subprocess.Popen(
+                [str(SCRIPT), "all"],
+                env=topo.code_env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=out,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 240
+        daemon = None
+        while daemon is None or not _webserver_answers(topo.web_port):
+            assert script.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            daemon = _component(script.pid, "dagster-daemon")
+            time.sleep(1)
+        os.kill(daemon, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while (again := _component(script.pid, "dagster-daemon")) in (None, daemon):
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        assert "topology: daemon exited (status 137); restarting it in 1s" in log.read_text()
+        groups = [script.pid, *_children(script.pid)]
+        stopping = time.monotonic()
+        script.send_signal(signal.SIGTERM)
+        script.wait(40)
+        took = time.monotonic() - stopping
+        alive = [
+            pid
+            for pid in (again, *groups)
+            if Path(f"/proc/{pid}").exists()
+            and "zombie" not in Path(f"/proc/{pid}/status").read_text().lower()
+        ]
+        print(f"supervised topology: daemon restarted as {again}; stopped in {took:.1f} s")
+        assert took < 30 and alive == [], (took, alive, log.read_text()[-3000:])
+    finally:
+        if script is not None and script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
+        for group in [script.pid] + _children(script.pid) if script else []:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{warehouse_db}" WITH (FORCE)')
+        admin.close()
+
+
+def _webserver_answers(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2) as answer:
+            return answer.status == 200
+    except OSError:
+        return False
