@@ -40,6 +40,7 @@ def steps(quick: bool) -> list[tuple[str, str, object]]:
         ("dbt volume", "dbt_volume", lambda m: m.bench_dbt_volume(quick)),
         ("serve", "serve", lambda m: m.bench_serve(quick)),
         ("catalogue", "catalogue", lambda m: m.bench_catalogue(quick)),
+        ("cascade tick", "cascade_tick", lambda m: m.bench_cascade_tick(quick)),
     ]
 
 

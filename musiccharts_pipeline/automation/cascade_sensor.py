@@ -26,6 +26,7 @@ import datetime as dt
 import json
 
 import dagster as dg
+import sqlalchemy as sa
 
 from musiccharts_pipeline.assets import CASCADE_ASSETS
 from musiccharts_pipeline.assets.common import subscription_of
@@ -77,15 +78,50 @@ def failed(run: dg.DagsterRun) -> bool:
     return run.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
 
+@dataclasses.dataclass(frozen=True)
+class NewRanking:
+    storage_id: int
+    run_id: str
+    partition_key: str
+
+
+def new_rankings(instance: dg.DagsterInstance, after: int, limit: int) -> list[NewRanking]:
+    """The chart_rankings materializations after ``after``, oldest first: their storage id, run
+    and partition only, read from the event log's indexed columns (no event body is decoded, so
+    a year's run costs little more than a day's). A storage that is not Dagster's SQL one is
+    read through ``fetch_materializations``."""
+    from dagster._core.storage.event_log.schema import SqlEventLogStorageTable as T
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    storage = instance.event_log_storage
+    if not isinstance(storage, SqlEventLogStorage):
+        return [
+            NewRanking(r.storage_id, r.run_id, r.partition_key)
+            for r in instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=RANKINGS, after_storage_id=after),
+                limit=limit,
+                ascending=True,
+            ).records
+        ]
+    query = (
+        sa.select(T.c.id, T.c.run_id, T.c.partition)
+        .where(
+            T.c.asset_key == RANKINGS.to_string(),
+            T.c.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION.value,
+            T.c.id > after,
+        )
+        .order_by(T.c.id)
+        .limit(limit)
+    )
+    with storage.index_connection() as conn:
+        return [NewRanking(int(i), run, key) for i, run, key in conn.execute(query).fetchall()]
+
+
 def catch_up(
     instance: dg.DagsterInstance, wh: Warehouse, after: int, active: ActiveWork
 ) -> CatchUp:
     """Requests for the downstream assets that new rankings' own runs did not select."""
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=RANKINGS, after_storage_id=after),
-        limit=EVENTS_PER_TICK,
-        ascending=True,
-    ).records
+    records = new_rankings(instance, after, EVENTS_PER_TICK)
     # the runs of the batch in one query; what each carried read once per run, not per partition
     ids = sorted({r.run_id for r in records})
     runs: dict[str, dg.DagsterRun] = (
