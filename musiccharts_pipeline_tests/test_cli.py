@@ -183,3 +183,33 @@ def test_status_shows_a_chart_that_fails_every_sync_as_zero_percent(env, capsys,
     assert cli.main(["charts", "status"]) == 0
     row = next(line for line in capsys.readouterr().out.splitlines() if "top-50-fr" in line)
     assert "0%" in row
+
+
+def test_plans_before_work_and_a_fill_that_takes_the_quota_asks_first(env, capsys):
+    client = resources_from_env(resolved=True)["soundcharts"].get()
+    assert cli.main(["plan", "charts", "add", "viral-50-global", "--history"]) == 0
+    out = capsys.readouterr().out
+    assert "plan: charts add viral-50-global --history" in out and "API calls" in out
+    assert "ranking_pages" in out and "at 10 requests/s" in out
+    assert (
+        cli.main(
+            ["plan", "backfill", "viral-50-global", "--from", "2026-12-05", "--to", "2026-12-01"]
+        )
+        == 2
+    )
+    assert "is after" in capsys.readouterr().err
+    assert (
+        cli.main(
+            ["plan", "backfill", "no-such-chart", "--from", "2026-11-01", "--to", "2026-11-02"]
+        )
+        == 2
+    )
+    assert "no chart 'no-such-chart'" in capsys.readouterr().err
+    # a small quota left: the year's fill is more than 10% of it, so it asks (no one can answer)
+    client.simulator.set_quota(5000)
+    client.available_rankings("viral-50-global", newest_only=True)  # the client sees the header
+    assert cli.main(["charts", "add", "viral-50-global", "--history"]) == 2
+    assert "run again with --yes" in capsys.readouterr().err
+    assert _subscriptions() == []
+    assert cli.main(["charts", "add", "viral-50-global", "--history", "--yes"]) == 0
+    assert "subscribed to viral-50-global" in capsys.readouterr().out

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from musiccharts_pipeline import redact, settings
+from musiccharts_pipeline.cli import plan
 from musiccharts_pipeline.cli.charts import (
     _cmd_charts_active,
     _cmd_charts_add,
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --frequency custom: hours between syncs (1 to 8784)",
     )
     add.add_argument("--replace", action="store_true", help="start an existing subscription over")
+    add.add_argument(
+        "--yes", action="store_true", help="no question when a fill takes >10%% of the quota"
+    )
     add.add_argument("--history", action="store_true", help="fill up to a year back")
     add.add_argument("--no-metadata", action="store_true")
     add.add_argument("--no-audience", action="store_true")
@@ -116,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     watch_sub.add_parser("sync", help="run the watchlist now (what is due)").set_defaults(
         func=_cmd_watch_sync
     )
+
+    plan.add_parser(sub)
 
     refresh = sub.add_parser("refresh", help="refresh stale metadata and audience")
     refresh.add_argument("--dry-run", action="store_true")

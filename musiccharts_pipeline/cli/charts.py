@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 import time
 
 from musiccharts_pipeline import settings
@@ -116,8 +117,34 @@ def _print_summary(wh, client, seconds: float) -> None:
         print(f"  {name:<16} {value:>10}")
 
 
+#: A historical fill that would take more than this share of the quota left asks first.
+CONFIRM_SHARE = 0.10
+
+
+def _confirm_history(args: argparse.Namespace) -> None:
+    """Show the plan of a historical fill; above CONFIRM_SHARE of the quota left, ask (or need
+    --yes when no one can answer)."""
+    from musiccharts_pipeline.cli.plan import chart_add_plan
+    from musiccharts_pipeline.sync import plan as cost
+
+    if subs.get_subscription(_warehouse(), args.slug) is not None and not args.replace:
+        return  # refused below, with its own message
+    plan = chart_add_plan(_client(), _warehouse(), args.slug, history=True)
+    share = plan.quota_share()
+    print("\n".join(plan.lines(cost.rate_ceiling())))
+    if share is None or share <= CONFIRM_SHARE or args.yes:
+        return
+    question = f"this fill would take {share:.0%} of the quota left: subscribe anyway? [y/N] "
+    if not sys.stdin.isatty():
+        raise CliError(f"{question.split(':')[0]}: run again with --yes to confirm")
+    if input(question).strip().lower() not in ("y", "yes"):
+        raise CliError("not subscribed")
+
+
 def _cmd_charts_add(args: argparse.Namespace) -> int:
     platforms = tuple(p.strip() for p in args.platforms.split(",") if p.strip())
+    if args.history:
+        _confirm_history(args)
     sub = subs.add(
         _warehouse(),
         _client(),

@@ -1,0 +1,219 @@
+"""What a piece of work will cost the API, before it runs: one cost model for the CLI's `plan`
+commands and the serve API's ``/api/plan``.
+
+Each prediction follows the sync's own rules, purpose by purpose:
+
+- **availability**: the available-rankings pages a run reads for its chart (measured: the plan
+  makes that very call, and the run's would be the same);
+- **ranking pages**: one per 100 entries of each published date not stored yet;
+- **song / artist metadata**: one call per song (artist) that has none or stale metadata. The
+  songs of the range are not known before the rankings are fetched, so the plan reads the
+  six rankings spread over the range (its only extra cost, reported as ``plan_calls``): a song
+  charts for weeks, so their union holds nearly every song of the range (a lower bound: within
+  about 10% in the simulator), and the share already fresh in the warehouse gives how many are
+  new. Artists per song come from the sampled entries' credits;
+- **song / artist audience**: the first audience fetch of a new entity is one ≤90-day window per
+  supported priority platform (``rules.audience_window``): 3 per song and 4 per artist with the
+  default platforms.
+
+A plan's share of the quota is against the last ``x-quota-remaining`` the client saw.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+
+from musiccharts_pipeline import settings
+from musiccharts_pipeline.soundcharts import SoundChartsClient, errors
+from musiccharts_pipeline.soundcharts.client import DEFAULT_MAX_RPS, MAX_PAGE
+from musiccharts_pipeline.soundcharts.platforms import (
+    SOCIAL_PLATFORMS,
+    SONG_AUDIENCE_PLATFORMS,
+    STREAMING_PLATFORMS,
+)
+from musiccharts_pipeline.sync import rankings, rules
+from musiccharts_pipeline.sync.audience import DEFAULT_PRIORITY_PLATFORMS
+from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
+
+PURPOSES = (
+    "availability",
+    "ranking_pages",
+    "song_metadata",
+    "artist_metadata",
+    "song_audience",
+    "artist_audience",
+)
+#: Artists per track when the warehouse knows too few tracks to say (songs credit about one).
+DEFAULT_ARTISTS_PER_TRACK = 1.0
+
+
+class PlanError(ValueError):
+    """A plan a person can fix (unknown chart, bad range)."""
+
+
+@dataclasses.dataclass
+class Plan:
+    what: str
+    calls: dict[str, int]
+    plan_calls: int = 0  # what making the plan itself cost
+    quota_remaining: int | None = None
+    artists_per_song: float | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.calls.values())
+
+    def seconds(self, max_rps: float | None) -> float | None:
+        rate = max_rps if max_rps else None
+        return self.total / rate if rate else None
+
+    def quota_share(self) -> float | None:
+        if not self.quota_remaining:
+            return None
+        return self.total / self.quota_remaining
+
+    def as_dict(self, max_rps: float | None) -> dict:
+        return {
+            "what": self.what,
+            "calls": self.calls,
+            "total_calls": self.total,
+            "plan_calls": self.plan_calls,
+            "seconds_at_rate_ceiling": self.seconds(max_rps),
+            "max_rps": max_rps,
+            "quota_remaining": self.quota_remaining,
+            "quota_share": self.quota_share(),
+            "notes": self.notes,
+        }
+
+    def lines(self, max_rps: float | None) -> list[str]:
+        out = [f"plan: {self.what}"]
+        out += [f"  {k:<16} {v:>9,}" for k, v in self.calls.items()]
+        out.append(f"  {'total':<16} {self.total:>9,} API calls")
+        seconds = self.seconds(max_rps)
+        if seconds is not None:
+            out.append(f"  about {_duration(seconds)} at {max_rps:g} requests/s")
+        share = self.quota_share()
+        if share is not None:
+            out.append(f"  {share:.1%} of the {self.quota_remaining:,} calls left in the quota")
+        else:
+            out.append("  quota left: unknown (no x-quota-remaining seen yet)")
+        out.append(f"  (making this plan cost {self.plan_calls} call(s))")
+        out += [f"  note: {n}" for n in self.notes]
+        return out
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def rate_ceiling() -> float:
+    """The client's requests per second against a real API (SOUNDCHARTS_MAX_RPS, else 10)."""
+    return settings.max_rps() or DEFAULT_MAX_RPS
+
+
+def _pages(entries: int) -> int:
+    return max(1, math.ceil(entries / MAX_PAGE))
+
+
+def _fresh_songs(wh: Warehouse, uuids: set[str], now: dt.datetime) -> set[str]:
+    if not uuids:
+        return set()
+    frame = wh.read_frame(
+        f"SELECT uuid FROM {SCHEMA}.tracks WHERE uuid IN :u AND metadata_fetched_at >= :since",
+        {"u": sorted(uuids), "since": now - rules.METADATA_MAX_AGE},
+    )
+    return set(frame.uuid)
+
+
+def _artists_per_track(wh: Warehouse) -> float:
+    tracks = int(wh.scalar(f"SELECT count(DISTINCT track_uuid) FROM {SCHEMA}.track_artists") or 0)
+    if tracks < 50:
+        return DEFAULT_ARTISTS_PER_TRACK
+    artists = int(wh.scalar(f"SELECT count(DISTINCT artist_uuid) FROM {SCHEMA}.track_artists"))
+    return artists / tracks
+
+
+def plan_chart(
+    client: SoundChartsClient,
+    wh: Warehouse,
+    slug: str,
+    start: dt.date,
+    end: dt.date,
+    *,
+    metadata: bool = True,
+    audience: bool = True,
+    platforms: tuple[str, ...] = DEFAULT_PRIORITY_PLATFORMS,
+    what: str | None = None,
+) -> Plan:
+    """The calls of one run syncing ``slug`` over ``start..end`` with its cascade."""
+    if start > end:
+        raise PlanError(f"from {start} is after to {end}")
+    before = client.stats()["total_calls"]
+    try:
+        listed = client.available_rankings(slug, since=start)
+    except errors.NotFound:
+        raise PlanError(f"SoundCharts has no chart {slug!r}") from None
+    availability = client.stats()["total_calls"] - before
+    stored = rankings.stored_dates(wh, slug)
+    published = {d: s for d, s in zip(listed.dates, listed.datetimes, strict=True)}
+    dates = sorted(d for d in published if start <= d <= end and d not in stored)
+    size = listed.chart.max_results_count or 100
+    calls = dict.fromkeys(PURPOSES, 0)
+    calls["availability"] = availability
+    calls["ranking_pages"] = len(dates) * _pages(size)
+    plan = Plan(what or f"sync {slug} {start}..{end}", calls)
+    plan.notes.append(f"{len(dates)} published date(s) to fetch, {size} entries each")
+    if dates and metadata:
+        new_songs, new_share = _new_songs(client, wh, slug, dates, published, size, plan)
+        per_song = plan.artists_per_song or _artists_per_track(wh)
+        artists = new_songs * per_song * new_share
+        calls["song_metadata"] = round(new_songs)
+        calls["artist_metadata"] = round(artists)
+        if audience:
+            song_platforms = [p for p in platforms if p in SONG_AUDIENCE_PLATFORMS]
+            artist_platforms = [p for p in platforms if p in SOCIAL_PLATFORMS] + [
+                p for p in platforms if p in STREAMING_PLATFORMS
+            ]
+            calls["song_audience"] = round(new_songs * len(song_platforms))
+            calls["artist_audience"] = round(artists * len(artist_platforms))
+    plan.plan_calls = client.stats()["total_calls"] - before - availability
+    plan.quota_remaining = client.stats()["quota_remaining"]
+    return plan
+
+
+#: Rankings a plan reads to know a range's songs (evenly spread over it): six catch nearly every
+#: song of a year, as a song stays in a chart for weeks (the union is a lower bound).
+SAMPLES = 6
+
+
+def _new_songs(client, wh, slug, dates, published, size, plan: Plan) -> tuple[float, float]:
+    """(songs to fetch over ``dates``, the share of their songs not fresh in the warehouse),
+    from up to SAMPLES rankings evenly spread over the range: the songs of a range are those
+    of its rankings, and a song charts for weeks, so a handful of them finds nearly all."""
+    k = min(SAMPLES, len(dates))
+    picks = sorted({dates[round(i * (len(dates) - 1) / max(k - 1, 1))] for i in range(k)})
+    samples = [client.ranking(slug, published[d]) for d in picks]
+    songs = [{e.song.uuid for e in r.entries if e.song} for r in samples]
+    distinct = float(len(set().union(*songs)))
+    sample = set().union(*songs)
+    new_share = 1 - len(_fresh_songs(wh, sample, rules.utcnow())) / max(len(sample), 1)
+    credited = {
+        name.strip().casefold()
+        for r in samples
+        for e in r.entries
+        for name in (e.song.credit_name or "").replace(" feat. ", " & ").split(" & ")
+        if e.song and name.strip()
+    }
+    plan.artists_per_song = len(credited) / max(len(sample), 1)
+    plan.notes.append(
+        f"about {distinct:,.0f} distinct songs, {new_share:.0%} of them new to the warehouse; "
+        f"{plan.artists_per_song:.2f} credited artists per song in the sampled rankings"
+    )
+    return distinct * new_share, new_share
