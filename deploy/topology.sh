@@ -113,7 +113,8 @@ PY
       for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
       wait "${pids[@]}" 2>/dev/null || true
     }
-    trap stop EXIT INT TERM
+    trap stop EXIT
+    trap 'stop; exit 143' INT TERM  # stopped while waiting for the code server: start no more
     supervise code-server & pids+=($!)
     # the webserver and the daemon start once the code server answers (it loads the definitions)
     for _ in $(seq 180); do

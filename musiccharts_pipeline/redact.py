@@ -23,7 +23,7 @@ MASK = "***"
 #: The public sandbox's documented credentials are not secrets (and are an ordinary word).
 PUBLIC_VALUES = {"soundcharts"}
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@")
-_SECRET_QUERY = re.compile(r"(?i)\b((?:api[_-]?key|token|secret|password)=)[^&\s]+")
+_SECRET_QUERY = re.compile(r"(?i)(?<![A-Za-z0-9])([\w-]*(?:key|token|secret|password)=)[^&\s\"']+")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 
 _registered: set[str] = set()
@@ -52,6 +52,9 @@ def scrub(text: str) -> str:
     for value in secrets():
         if value in text:
             text = text.replace(value, MASK)
+        escaped = repr(value)[1:-1]  # as a repr shows it (a newline as \\n)
+        if escaped != value and escaped in text:
+            text = text.replace(escaped, MASK)
     text = _URL_USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text)
     text = _BEARER.sub(lambda m: f"{m[1]}{MASK}", text)
     return _SECRET_QUERY.sub(lambda m: f"{m[1]}{MASK}", text)

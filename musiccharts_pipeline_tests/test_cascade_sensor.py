@@ -213,3 +213,22 @@ def test_what_a_run_covers_is_read_from_the_run_not_from_its_planned_events():
     assert instance.asked == 0
     assert assets_of(instance, dg.DagsterRun(job_name="chart_sync", run_id="r2"), among) == set()
     assert instance.asked == 1
+
+
+@pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
+def test_rankings_of_a_removed_chart_do_not_stop_the_sensor(pipeline, tmp_path):
+    """A chart's rankings landed without their cascade, then its subscription and its partition
+    key were removed: the tick passes over them (a request for a key that is gone would fail
+    every tick after)."""
+    wh, client = pipeline["warehouse"].get(), pipeline["soundcharts"].get()
+    subscriptions.add(wh, client, "top-50-fr")
+    day = client.simulator.world.today - dt.timedelta(days=1)
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        sensors = Sensors(pipeline, instance)
+        sensors.tick(cascade_sensor)
+        materialize_chart(pipeline, instance, "top-50-fr", day, selection=["chart_rankings"])
+        subscriptions.remove(wh, "top-50-fr")
+        instance.delete_dynamic_partition("charts", "top-50-fr")
+        requests = sensors.tick(cascade_sensor)  # raised DagsterUnknownPartitionError before
+        assert all(r.job_name == "analytics" for r in requests)
+        assert sensors.tick(cascade_sensor) == []

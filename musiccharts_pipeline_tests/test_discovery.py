@@ -66,8 +66,14 @@ def test_a_listing_is_kept_and_searched_without_asking_again():
     first = catalogue.charts(client, discovery.Filters(country="US"))
     calls = sum(client.simulator.counts().values())
     again = catalogue.charts(client, discovery.Filters(country="us", search="shazam"))
-    assert sum(client.simulator.counts().values()) == calls
     assert [c.slug for c in again] == [c.slug for c in first if "shazam" in c.slug.lower()]
+    # any other filter, and a platform it does not offer, are answered from the kept listing
+    assert {c.country_code for c in catalogue.charts(client, discovery.Filters(country="de"))} == {
+        "DE"
+    }
+    with pytest.raises(discovery.DiscoveryError, match="no chart platform 'myspace'"):
+        catalogue.charts(client, discovery.Filters(platform="myspace"))
+    assert sum(client.simulator.counts().values()) == calls
 
 
 @DUCKDB
@@ -114,3 +120,17 @@ def test_the_api_and_the_page_offer_and_subscribe(pipeline, warehouse_url):
         assert subs.get_subscription(s.wh, "deezer-top-100-fr").platform == "deezer"
         after = s.http.get("/api/charts/available?country=FR").json()["items"]
         assert {i["slug"]: i["subscribed"] for i in after}["deezer-top-100-fr"] is True
+
+
+@DUCKDB
+def test_the_plan_route(pipeline, warehouse_url):
+    today = pipeline["soundcharts"].get().simulator.world.today
+    with serving(pipeline, warehouse_url, today) as s:
+        body = s.http.get("/api/plan?chart=viral-50-global&history=true").json()
+        assert body["total_calls"] == sum(body["calls"].values()) > 365
+        assert body["calls"]["ranking_pages"] >= 365 and body["max_rps"] == 10
+        ranged = s.http.get(f"/api/plan?chart=top-50-fr&start={today}&end={today}").json()
+        assert ranged["calls"]["ranking_pages"] == 1
+        assert s.http.get("/api/plan?chart=no-such-chart").status_code == 404
+        reversed_range = s.http.get(f"/api/plan?chart=top-50-fr&start={today}&end=2026-01-01")
+        assert reversed_range.status_code == 400

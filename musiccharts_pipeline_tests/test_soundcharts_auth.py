@@ -122,3 +122,13 @@ def test_over_http_the_secret_and_the_token_reach_no_log_and_no_other_host(caplo
     assert "token *** secret ***" in logged
     assert token not in logged and SECRET not in logged
     assert redact.scrub(f"Bearer {token}") == "Bearer ***"
+
+
+def test_a_credential_with_a_trailing_newline_is_refused_by_name_never_shown():
+    key = "k3y-from-a-secrets-file\n"
+    with pytest.raises(errors.AuthError) as refused:
+        SoundChartsClient("http://127.0.0.1:9", "app", key)
+    assert "SOUNDCHARTS_API_KEY holds spaces or control characters" in str(refused.value)
+    assert "k3y-from-a-secrets-file" not in str(refused.value)
+    with pytest.raises(errors.AuthError, match="SOUNDCHARTS_CLIENT_SECRET"):
+        SoundChartsClient("http://127.0.0.1:9", client_id="c", client_secret="s e", team_id="t")

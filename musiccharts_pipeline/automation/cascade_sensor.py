@@ -37,7 +37,7 @@ from musiccharts_pipeline.automation.sync_sensor import (
     chart_sync_job,
     selection_for,
 )
-from musiccharts_pipeline.partitions import partition_request, split_key
+from musiccharts_pipeline.partitions import charts, partition_request, split_key
 from musiccharts_pipeline.resources import WarehouseResource
 from musiccharts_pipeline.sync.rules import consecutive_ranges
 from musiccharts_pipeline.warehouse import Warehouse
@@ -134,11 +134,15 @@ def catch_up(
     subs: dict = {}
     todo: dict[tuple[str, frozenset[str]], list[dt.date]] = collections.defaultdict(list)
     handled, waiting = after, None
+    keys = set(instance.get_dynamic_partitions(charts.name)) if records else set()
     for record in records:
         # a run that failed may have stopped after chart_rankings: its plan carried nothing; a
         # run deleted since (retention) carried nothing we can know of
         run, carried = runs.get(record.run_id), carried_by.get(record.run_id, set())
         slug, date = split_key(record.partition_key)
+        if slug not in keys:  # its subscription was removed and its key with it: nothing to ask
+            handled = record.storage_id
+            continue
         if slug not in subs:
             subs[slug] = subscription_of(wh, slug)
         wanted = {k.to_user_string() for k in selection_for(subs[slug])} - {"chart_rankings"}

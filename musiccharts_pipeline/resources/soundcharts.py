@@ -62,12 +62,14 @@ class SoundChartsResource(dg.ConfigurableResource):
 
     api_url: str | None = Field(default=None, description="Unset: the built-in simulator.")
     app_id: str | None = Field(default=None, description="x-app-id (from SOUNDCHARTS_APP_ID).")
-    api_key: str | None = Field(default=None, description="x-api-key (from SOUNDCHARTS_API_KEY).")
+    api_key: str | None = Field(
+        default=None, description="x-api-key (from SOUNDCHARTS_API_KEY).", repr=False
+    )
     client_id: str | None = Field(
         default=None, description="API client id for access tokens (SOUNDCHARTS_CLIENT_ID)."
     )
     client_secret: str | None = Field(
-        default=None, description="API client secret (from SOUNDCHARTS_CLIENT_SECRET)."
+        default=None, description="API client secret (from SOUNDCHARTS_CLIENT_SECRET).", repr=False
     )
     team_id: str | None = Field(default=None, description="Team id (SOUNDCHARTS_TEAM_ID).")
     auth_url: str | None = Field(

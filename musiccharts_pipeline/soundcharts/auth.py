@@ -52,7 +52,20 @@ class Credentials:
         return any((self.client_id, self.client_secret, self.team_id))
 
     def check(self) -> Credentials:
-        """Itself when it names exactly one complete flow; else an AuthError saying what to set."""
+        """Itself when it names exactly one complete flow; else an AuthError saying what to set.
+        A value with spaces or control characters (a newline left by a secrets file) is refused
+        by the name of its variable, never shown: requests would quote it in its error."""
+        named = zip(
+            (*LEGACY_VARIABLES, *TOKEN_VARIABLES),
+            (self.app_id, self.api_key, self.client_id, self.client_secret, self.team_id),
+            strict=True,
+        )
+        for name, value in named:
+            if value is not None and (value != value.strip() or any(ord(c) < 33 for c in value)):
+                raise errors.AuthError(
+                    f"{name} holds spaces or control characters (a trailing newline?): "
+                    "set it to the bare value"
+                )
         legacy = any((self.app_id, self.api_key))
         if legacy and self.uses_tokens:
             raise errors.AuthError(
@@ -126,7 +139,7 @@ class AccessTokens:
                 headers={"Accept": "application/json"},
                 timeout=self._timeout,
             )
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except requests.RequestException as exc:
             raise errors.TransportError(
                 f"the token endpoint could not be reached: {type(exc).__name__}",
                 url=self.auth_url,
@@ -151,7 +164,8 @@ class AccessTokens:
             raise errors.ContractError("the token endpoint's answer has no access_token")
         redact.register(token)
         try:
-            lifetime = float(body.get("expires_in") or 3600)
+            given = body.get("expires_in")
+            lifetime = 3600.0 if given is None else max(0.0, float(given))
         except (TypeError, ValueError):
             lifetime = 3600.0
         self._token = token

@@ -270,7 +270,8 @@ class SoundChartsClient:
             token = self.tokens.current() if self.tokens is not None else None
             try:
                 response, data = self._get_with_body_retries(path, params, route, token)
-            except (requests.ConnectionError, requests.Timeout, _BodyTruncated) as exc:
+            except (requests.RequestException, _BodyTruncated) as exc:
+                # any requests failure: its own text may quote a header (the key) or the URL
                 raise errors.TransportError(
                     f"request failed after retries: {type(exc).__name__}",
                     url=self._display(path),

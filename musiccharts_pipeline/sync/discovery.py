@@ -119,23 +119,39 @@ def available(client: SoundChartsClient, wh: Warehouse, filters: Filters) -> lis
 
 
 class Catalogue:
-    """Listings kept for ``ttl`` seconds by filters (the serve API's and the pages')."""
+    """The API's whole chart listing, kept for ``ttl`` seconds and filtered here: a page view
+    with any platform, country or text costs the API nothing while the listing is kept (one
+    listing is 1 + one call per chart platform an hour). A failed listing is not retried for
+    ``retry_after`` seconds; one fetch at a time."""
 
-    def __init__(self, ttl: float = CATALOGUE_TTL):
-        self.ttl = ttl
+    def __init__(self, ttl: float = CATALOGUE_TTL, retry_after: float = 60.0):
+        self.ttl, self.retry_after = ttl, retry_after
         self._lock = threading.Lock()
-        self._kept: dict[tuple, tuple[float, list[AvailableChart]]] = {}
+        self._kept: tuple[float, list[AvailableChart]] | None = None
+        self._failed: tuple[float, Exception] | None = None
+
+    def _listing(self, client: SoundChartsClient) -> list[AvailableChart]:
+        with self._lock:
+            now = time.monotonic()
+            if self._kept and now - self._kept[0] <= self.ttl:
+                return self._kept[1]
+            if self._failed and now - self._failed[0] <= self.retry_after:
+                raise self._failed[1]
+            try:
+                listing = list_charts(client, Filters())
+            except errors.SoundChartsError as exc:
+                self._failed = (now, exc)
+                raise
+            self._kept, self._failed = (now, listing), None
+            return listing
 
     def charts(self, client: SoundChartsClient, filters: Filters) -> list[AvailableChart]:
         filters = filters.checked()
-        key = (filters.platform, filters.country)
-        now = time.monotonic()
-        with self._lock:
-            kept = self._kept.get(key)
-        if kept is None or now - kept[0] > self.ttl:
-            listing = list_charts(client, Filters(filters.platform, filters.country))
-            with self._lock:
-                self._kept[key] = (now, listing)
-        else:
-            listing = kept[1]
+        listing = self._listing(client)
+        if filters.platform:
+            if filters.platform not in {c.platform for c in listing}:
+                raise DiscoveryError(f"SoundCharts has no chart platform {filters.platform!r}")
+            listing = [c for c in listing if c.platform == filters.platform]
+        if filters.country:
+            listing = [c for c in listing if (c.country_code or "").upper() == filters.country]
         return matching(listing, filters.search)

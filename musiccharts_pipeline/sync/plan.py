@@ -11,7 +11,8 @@ Each prediction follows the sync's own rules, purpose by purpose:
   six rankings spread over the range (its only extra cost, reported as ``plan_calls``): a song
   charts for weeks, so their union holds nearly every song of the range (a lower bound: within
   about 10% in the simulator), and the share already fresh in the warehouse gives how many are
-  new. Artists per song come from the sampled entries' credits;
+  new. Artists per song come from the sampled entries' credits, and the share of them new from
+  the credited names the warehouse already has fresh;
 - **song / artist audience**: the first audience fetch of a new entity is one ≤90-day window per
   supported priority platform (``rules.audience_window``): 3 per song and 4 per artist with the
   default platforms.
@@ -60,6 +61,7 @@ class Plan:
     plan_calls: int = 0  # what making the plan itself cost
     quota_remaining: int | None = None
     artists_per_song: float | None = None
+    new_artist_share: float | None = None
     notes: list[str] = dataclasses.field(default_factory=list)
 
     @property
@@ -132,6 +134,18 @@ def _fresh_songs(wh: Warehouse, uuids: set[str], now: dt.datetime) -> set[str]:
     return set(frame.uuid)
 
 
+def _known_artists(wh: Warehouse, names: set[str]) -> set[str]:
+    """The credited names (casefolded) of artists the warehouse has fresh metadata for."""
+    if not names:
+        return set()
+    frame = wh.read_frame(
+        f"SELECT lower(name) AS name FROM {SCHEMA}.artists WHERE lower(name) IN :n "
+        "AND metadata_fetched_at >= :since",
+        {"n": sorted(names), "since": rules.utcnow() - rules.METADATA_MAX_AGE},
+    )
+    return set(frame.name)
+
+
 def _artists_per_track(wh: Warehouse) -> float:
     tracks = int(wh.scalar(f"SELECT count(DISTINCT track_uuid) FROM {SCHEMA}.track_artists") or 0)
     if tracks < 50:
@@ -173,7 +187,8 @@ def plan_chart(
     if dates and metadata:
         new_songs, new_share = _new_songs(client, wh, slug, dates, published, size, plan)
         per_song = plan.artists_per_song or _artists_per_track(wh)
-        artists = new_songs * per_song * new_share
+        share = plan.new_artist_share if plan.new_artist_share is not None else new_share
+        artists = (new_songs / max(new_share, 1e-9)) * per_song * share
         calls["song_metadata"] = round(new_songs)
         calls["artist_metadata"] = round(artists)
         if audience:
@@ -212,6 +227,7 @@ def _new_songs(client, wh, slug, dates, published, size, plan: Plan) -> tuple[fl
         if e.song and name.strip()
     }
     plan.artists_per_song = len(credited) / max(len(sample), 1)
+    plan.new_artist_share = 1 - len(_known_artists(wh, credited)) / max(len(credited), 1)
     plan.notes.append(
         f"about {distinct:,.0f} distinct songs, {new_share:.0%} of them new to the warehouse; "
         f"{plan.artists_per_song:.2f} credited artists per song in the sampled rankings"

@@ -97,7 +97,7 @@ def check(sub: Subscription) -> Subscription:
         )
     if sub.frequency == "custom" and hours is None:
         raise SubscriptionError("a custom frequency needs an interval in hours (--interval-hours)")
-    platforms = tuple(dict.fromkeys(sub.priority_platforms))
+    platforms = tuple(dict.fromkeys(p.strip().lower() for p in sub.priority_platforms))
     if not platforms:
         raise SubscriptionError("at least one priority platform is needed")
     if len(platforms) > MAX_PLATFORMS:
