@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from musiccharts_pipeline import cli
@@ -213,3 +215,17 @@ def test_plans_before_work_and_a_fill_that_takes_the_quota_asks_first(env, capsy
     assert _subscriptions() == []
     assert cli.main(["charts", "add", "viral-50-global", "--history", "--yes"]) == 0
     assert "subscribed to viral-50-global" in capsys.readouterr().out
+
+
+def test_the_steady_state_plan_reads_what_is_stored(env, capsys):
+    assert cli.main(["charts", "add", "top-50-fr", "--no-audience"]) == 0
+    day = resources_from_env(resolved=True)["soundcharts"].get().simulator.world.today
+    start = day - dt.timedelta(days=9)
+    assert cli.main(["charts", "sync", "top-50-fr", "--from", str(start), "--to", str(day)]) == 0
+    capsys.readouterr()
+    assert cli.main(["plan", "month"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:8]}
+    assert lines["availability"] == "51" and lines["ranking_pages"] == "30"  # 30 daily ones
+    assert int(lines["song_metadata"].replace(",", "")) > 0
+    assert cli.main(["plan", "month", "--days", "0"]) == 2

@@ -57,6 +57,15 @@ def _cmd_plan_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plan_month(args: argparse.Namespace) -> int:
+    if not 1 <= args.days <= 366:
+        raise CliError(f"--days must be 1 to 366, got {args.days}")
+    plan = cost.plan_month(_warehouse(), days=args.days)
+    print("\n".join(plan.lines(cost.rate_ceiling())))
+    print(f"  per day: about {plan.total / args.days:,.0f} calls")
+    return 0
+
+
 def add_parser(sub) -> None:
     planned = sub.add_parser("plan", help="the API calls a piece of work will make, before it runs")
     plan_sub = planned.add_subparsers(dest="plan_command", required=True)
@@ -71,3 +80,8 @@ def add_parser(sub) -> None:
     backfill.add_argument("--from", dest="start", required=True)
     backfill.add_argument("--to", dest="end", required=True)
     backfill.set_defaults(func=_cmd_plan_backfill)
+    month = plan_sub.add_parser(
+        "month", help="the steady state of everything subscribed and watched"
+    )
+    month.add_argument("--days", type=int, default=30)
+    month.set_defaults(func=_cmd_plan_month)

@@ -233,3 +233,76 @@ def _new_songs(client, wh, slug, dates, published, size, plan: Plan) -> tuple[fl
         f"{plan.artists_per_song:.2f} credited artists per song in the sampled rankings"
     )
     return distinct * new_share, new_share
+
+
+#: Availability checks per publication in the steady state, as `make soak` measured them (the
+#: sensor's first look, a second look for 1 in 4, hourly after: docs/soak.md).
+CHECKS_PER_PUBLICATION = 1.7
+PUBLICATIONS_PER_DAY = {"daily": 1.0, "weekly": 1 / 7, "monthly": 12 / 365}
+
+
+def plan_month(wh: Warehouse, days: int = 30) -> Plan:
+    """The steady-state cost of everything subscribed and watched over ``days``: the syncs'
+    checks and ranking pages, the new songs and artists they bring (each chart's own rate of
+    new songs over its last 30 stored dates), the weekly audience and monthly metadata refresh
+    of everything stored, and the weekly catalogue listings. Nothing is asked of the API."""
+    from musiccharts_pipeline.sync import subscriptions, watchlist
+
+    calls = dict.fromkeys((*PURPOSES, "catalogue"), 0.0)
+    plan = Plan(f"the steady state over {days} days", {})
+    per_song_artists = _artists_per_track(wh)
+    for sub in subscriptions.list_subscriptions(wh, active_only=True):
+        if sub.frequency == "custom":
+            per_day = 24 / (sub.custom_interval_hours or 24)
+        else:
+            per_day = PUBLICATIONS_PER_DAY.get(sub.frequency, 1.0)
+        size, new_per_date = _chart_rates(wh, sub.chart_slug)
+        pubs = per_day * days
+        calls["availability"] += pubs * CHECKS_PER_PUBLICATION
+        calls["ranking_pages"] += pubs * _pages(size)
+        if sub.auto_fetch_metadata:
+            calls["song_metadata"] += pubs * new_per_date
+            calls["artist_metadata"] += pubs * new_per_date * per_song_artists
+    tracks = int(wh.scalar(f"SELECT count(*) FROM {SCHEMA}.tracks") or 0)
+    artists = int(wh.scalar(f"SELECT count(*) FROM {SCHEMA}.artists") or 0)
+    weeks, months = days / 7, days / 30
+    song_platforms = len([p for p in DEFAULT_PRIORITY_PLATFORMS if p in SONG_AUDIENCE_PLATFORMS])
+    artist_platforms = len(
+        [p for p in DEFAULT_PRIORITY_PLATFORMS if p in SOCIAL_PLATFORMS]
+        + [p for p in DEFAULT_PRIORITY_PLATFORMS if p in STREAMING_PLATFORMS]
+    )
+    new_songs, new_artists = calls["song_metadata"], calls["artist_metadata"]
+    calls["song_audience"] = (tracks + new_songs) * song_platforms * weeks
+    calls["artist_audience"] = (artists + new_artists) * artist_platforms * weeks
+    calls["song_metadata"] += tracks * months
+    calls["artist_metadata"] += artists * months
+    listed = wh.read_frame(
+        f"SELECT coalesce(songs_listed, 0) AS n FROM {SCHEMA}.watchlist WHERE kind = :k",
+        {"k": watchlist.ARTIST},
+    )
+    calls["catalogue"] = sum(_pages(int(n)) for n in listed.n) * weeks
+    plan.calls = {k: round(v) for k, v in calls.items()}
+    plan.notes.append(
+        f"{tracks:,} tracks and {artists:,} artists stored: audience refreshed weekly, metadata "
+        f"monthly; {CHECKS_PER_PUBLICATION} availability checks per publication (make soak)"
+    )
+    return plan
+
+
+def _chart_rates(wh: Warehouse, slug: str) -> tuple[int, float]:
+    """(entries per ranking, new songs per ranking) over the chart's last 30 stored dates;
+    (100, 5% of it) when it has fewer than two."""
+    frame = wh.read_frame(
+        f"""SELECT ranking_date, song_uuid FROM {SCHEMA}.chart_ranking_entries
+            WHERE chart_slug = :s AND ranking_date IN (
+                SELECT ranking_date FROM {SCHEMA}.chart_rankings WHERE chart_slug = :s
+                ORDER BY ranking_date DESC LIMIT 30)""",
+        {"s": slug},
+    )
+    dates = sorted(set(frame.ranking_date))
+    if len(dates) < 2:
+        return 100, 5.0
+    size = round(len(frame) / len(dates))
+    first = frame.groupby("song_uuid").ranking_date.min()
+    new = (first > dates[0]).sum()
+    return size, new / (len(dates) - 1)
