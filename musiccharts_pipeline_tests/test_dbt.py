@@ -414,9 +414,15 @@ VIEWS = {
             "track_audience",
             "track_genres",
             "tracks",
+            "albums",
+            "track_albums",
+            "watchlist",
+            "artist_catalogue",
         )
     ),
     "int_ranking_entries",
+    "album_performance",
+    "catalogue_songs",
 }
 
 
@@ -481,9 +487,10 @@ def test_views_are_replaced_only_when_their_sql_changes(filled, tmp_path):
     model.write_text(model.read_text() + "\n-- edited\n")
     edited = DbtCliResource(project_dir=str(project), dbt_executable=DBT_EXECUTABLE)
     changed = edited.cli(["run", "--select", views], raise_on_error=False).wait()
-    # PostgreSQL drops the views that read the replaced one (int_ranking_entries reads
+    # PostgreSQL drops the views that read the replaced one (int_ranking_entries and
+    # catalogue_songs read
     # stg_tracks) with it: they are made again
-    dependents = {"int_ranking_entries"} if postgres else set()
+    dependents = {"int_ranking_entries", "catalogue_songs"} if postgres else set()
     assert replaced(changed) == {"stg_tracks"} | dependents
     assert wh.scalar("SELECT count(*) FROM analytics.int_ranking_entries") > 0
 
@@ -556,7 +563,13 @@ def test_views_in_place_are_known_from_the_manifest_and_the_catalog(filled, tmp_
 
     wh.execute("COMMENT ON VIEW analytics.stg_tracks IS NULL")  # as dbt's own view leaves it
     wh.execute("DROP VIEW analytics.stg_artist_streaming")
-    assert VIEWS - in_place() == {"stg_tracks", "stg_artist_streaming", "int_ranking_entries"}
+    # int_ranking_entries and catalogue_songs read stg_tracks
+    assert VIEWS - in_place() == {
+        "stg_tracks",
+        "stg_artist_streaming",
+        "int_ranking_entries",
+        "catalogue_songs",
+    }
     assert _dbt(wh, tmp_path, "run", "--select", "config.materialized:view").is_successful()
     assert in_place() == VIEWS
 

@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- Each album's chart life and audience growth: the chart entries of its tracks (how many, on
 -- how many charts, the best position) and their audience gained over the last 30 days. A view:
 -- nothing to rebuild when a sync lands, computed when a page reads one album.

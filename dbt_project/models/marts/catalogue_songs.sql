@@ -1,4 +1,3 @@
-{{ config(materialized='view') }}
 -- The label's own songs (its watched artists' catalogues, watched songs, resolved ISRCs) with
 -- their audience gained over the last 7 days and whether they entered any chart. A view: read
 -- by the dashboard's Catalogue section, nothing to rebuild when a sync lands.
