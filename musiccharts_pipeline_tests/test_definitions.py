@@ -9,6 +9,15 @@ from musiccharts_pipeline.dashboard.render import MARTS as DASHBOARD_MARTS
 from musiccharts_pipeline.definitions import defs
 
 SOUNDCHARTS = {"chart_rankings", "tracks", "artists", "genres", "track_audience", "artist_audience"}
+#: the second root: the label's catalogue, and the albums of every synced track
+CATALOGUE = {
+    "watchlist_catalogue",
+    "watchlist_tracks",
+    "watchlist_artists",
+    "watchlist_genres",
+    "watchlist_audience",
+    "albums",
+}
 #: the marts the dashboard reads, and the audience marts
 MARTS = {*DASHBOARD_MARTS, "track_audience_daily", "artist_audience_daily"}
 
@@ -25,7 +34,13 @@ def test_the_code_location_loads_with_every_asset_job_sensor_and_schedule():
     assert {k for k in keys if k.startswith("stg_")} >= {"stg_tracks", "stg_chart_subscriptions"}
 
     jobs = {job.name for job in defs.resolve_all_job_defs()} - {"__ASSET_JOB"}
-    assert jobs == {"chart_sync", "analytics", "refresh_stale_job", "prune_history_job"}
+    assert jobs == {
+        "chart_sync",
+        "analytics",
+        "refresh_stale_job",
+        "prune_history_job",
+        "catalogue",
+    }
     sensors = {s.name: s for s in defs.sensors}
     assert set(sensors) == {
         "chart_sync_sensor",
@@ -36,6 +51,7 @@ def test_the_code_location_loads_with_every_asset_job_sensor_and_schedule():
     assert {s.name for s in defs.schedules} == {
         "refresh_stale_job_schedule",
         "prune_history_job_schedule",
+        "catalogue_schedule",
     }
     for name in ("chart_sync_sensor", "cascade_sensor"):
         assert sensors[name].default_status == dg.DefaultSensorStatus.RUNNING
@@ -70,9 +86,11 @@ def test_the_cascade_assets_share_the_pool_and_partitions_and_analytics_is_one_g
         if isinstance(assets_def, dg.AssetsDefinition) and assets_def.is_executable
         for key in assets_def.keys
     }
-    assert {name for name, pool in pools.items() if pool == "soundcharts_api"} == SOUNDCHARTS - {
-        "genres"
-    }
+    assert {name for name, pool in pools.items() if pool == "soundcharts_api"} == (
+        SOUNDCHARTS | CATALOGUE
+    ) - {"genres", "watchlist_genres"}
+    for name in CATALOGUE:  # the second root is not partitioned by chart and date
+        assert graph.get(dg.AssetKey(name)).partitions_def is None
     analytics = dg.AssetSelection.groups("analytics").resolve(graph)
     assert {k.to_user_string() for k in analytics} >= MARTS | {"dashboard"}
 
@@ -87,7 +105,7 @@ def test_every_raw_table_names_the_asset_that_writes_it_and_models_depend_on_it(
     writers = side_table_writers(manifest)
     for source in manifest["sources"].values():
         key = dg.AssetKey(source["meta"]["dagster"]["asset_key"])
-        assert writers.get(key, key).to_user_string() in SOUNDCHARTS, source["name"]
+        assert writers.get(key, key).to_user_string() in SOUNDCHARTS | CATALOGUE, source["name"]
     graph = defs.resolve_asset_graph()
     parents = {p.to_user_string() for p in graph.get(dg.AssetKey("stg_track_artists")).parent_keys}
     assert parents == {"tracks"}  # track_artists is a side table of tracks

@@ -199,7 +199,12 @@ class SnapshotReader:
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="musiccharts-serve-", dir=self._parent))
         self._generation += 1
-        target = self._dir / f"snapshot-{self._generation}.duckdb"
+        # under the source's own file name (in a directory per generation): DuckDB names a
+        # database after its file, and a view's SQL keeps that name, so the dbt views
+        # (album_performance, catalogue_songs) read in the copy only under the same name
+        folder = self._dir / f"snapshot-{self._generation}"
+        folder.mkdir()
+        target = folder / Path(self.source).name
         shutil.copyfile(self.source, target)
         if signature[1] is not None:
             with contextlib.suppress(FileNotFoundError):
@@ -241,6 +246,8 @@ class SnapshotReader:
         for name in (path, Path(f"{path}.wal")):
             with contextlib.suppress(FileNotFoundError):
                 name.unlink()
+        with contextlib.suppress(OSError):  # its generation's directory, once empty
+            path.parent.rmdir()
 
     # -- lifecycle ----------------------------------------------------------------------------
 
