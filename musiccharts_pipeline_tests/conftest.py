@@ -92,18 +92,10 @@ def http_client(http_simulator):
 def pipeline(warehouse_url, simulator, monkeypatch):
     """Resources for materializing the assets: a fresh warehouse, and a client of the test's own
     in-process simulator shared by every asset."""
+    from musiccharts_pipeline import settings
     from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
 
-    for var in (
-        "SOUNDCHARTS_API_URL",
-        "SOUNDCHARTS_APP_ID",
-        "SOUNDCHARTS_API_KEY",
-        "SOUNDCHARTS_CLIENT_ID",
-        "SOUNDCHARTS_CLIENT_SECRET",
-        "SOUNDCHARTS_TEAM_ID",
-        "SOUNDCHARTS_AUTH_URL",
-        "SOUNDCHARTS_MAX_RPS",
-    ):
+    for var in (*settings.API_VARIABLES, "SOUNDCHARTS_MAX_RPS"):
         monkeypatch.delenv(var, raising=False)
     resources = {
         "warehouse": WarehouseResource(url=warehouse_url),

@@ -30,6 +30,16 @@ def _defs(pipeline):
     )
 
 
+def apply_partition_requests(instance: dg.DagsterInstance, changes) -> None:
+    """A tick's dynamic partition requests, added and deleted as the daemon applies them."""
+    for change in changes or []:
+        if isinstance(change, dg.DeleteDynamicPartitionsRequest):
+            for key in change.partition_keys:
+                instance.delete_dynamic_partition(change.partitions_def_name, key)
+        else:
+            instance.add_dynamic_partitions(change.partitions_def_name, change.partition_keys)
+
+
 class Sensors:
     """Ticks the sensors as the daemon does, keeping their cursors, and runs what they ask."""
 
@@ -54,14 +64,7 @@ class Sensors:
             with partition_loading_context(dynamic_partitions_store=self.instance):  # as the daemon
                 data = sensor.evaluate_tick(context)
         self.cursors[sensor.name] = data.cursor
-        for change in data.dynamic_partitions_requests or []:  # as the daemon applies them
-            if isinstance(change, dg.DeleteDynamicPartitionsRequest):
-                for key in change.partition_keys:
-                    self.instance.delete_dynamic_partition(change.partitions_def_name, key)
-            else:
-                self.instance.add_dynamic_partitions(
-                    change.partitions_def_name, change.partition_keys
-                )
+        apply_partition_requests(self.instance, data.dynamic_partitions_requests)
         self.skip_message = data.skip_message
         requests = list(data.run_requests or [])
         self.requests += requests

@@ -14,6 +14,7 @@ from musiccharts_pipeline.automation.sync_sensor import chart_sync_job, chart_sy
 from musiccharts_pipeline.partitions import RANGE_END_TAG, RANGE_START_TAG, first_day
 from musiccharts_pipeline.sync import rankings, subscriptions
 from musiccharts_pipeline.sync.rules import HISTORY_DAYS, RECENT_DAYS, utcnow
+from musiccharts_pipeline_tests.helpers import apply_partition_requests
 
 pytestmark = pytest.mark.parametrize("warehouse_url", ["duckdb"], indirect=True)
 
@@ -45,14 +46,7 @@ class Ticker:
         ) as context:
             data = chart_sync_sensor.evaluate_tick(context)
         self.cursor, self.skip_message = data.cursor, data.skip_message
-        for change in data.dynamic_partitions_requests or []:  # as the daemon applies them
-            if isinstance(change, dg.DeleteDynamicPartitionsRequest):
-                for key in change.partition_keys:
-                    self.instance.delete_dynamic_partition(change.partitions_def_name, key)
-            else:
-                self.instance.add_dynamic_partitions(
-                    change.partitions_def_name, change.partition_keys
-                )
+        apply_partition_requests(self.instance, data.dynamic_partitions_requests)
         self.last = data
         return list(data.run_requests or [])
 

@@ -55,10 +55,9 @@ def watchlist_tracks(warehouse: WarehouseResource, soundcharts: SoundChartsResou
     )
 
 
-def _artists(wh) -> list[str]:
-    return sorted(
-        set(watchlist.watched_artists(wh)) | set(artists_of_tracks(wh, watchlist.watched_songs(wh)))
-    )
+def _artists(wh, songs: list[str]) -> list[str]:
+    """The watched artists and every artist the watched ``songs`` credit."""
+    return sorted(set(watchlist.watched_artists(wh)) | set(artists_of_tracks(wh, songs)))
 
 
 @dg.asset(
@@ -71,7 +70,9 @@ def watchlist_artists(warehouse: WarehouseResource, soundcharts: SoundChartsReso
     wh, client = warehouse.get(), soundcharts.get()
     meter = ApiMeter(client)
     return dg.MaterializeResult(
-        metadata=entity_metadata(sync_artists(client, wh, _artists(wh)), meter)
+        metadata=entity_metadata(
+            sync_artists(client, wh, _artists(wh, watchlist.watched_songs(wh))), meter
+        )
     )
 
 
@@ -83,7 +84,8 @@ def watchlist_artists(warehouse: WarehouseResource, soundcharts: SoundChartsReso
 )
 def watchlist_genres(warehouse: WarehouseResource):
     wh = warehouse.get()
-    counts = derive_genres(wh, watchlist.watched_songs(wh), _artists(wh))
+    songs = watchlist.watched_songs(wh)
+    counts = derive_genres(wh, songs, _artists(wh, songs))
     return dg.MaterializeResult(metadata={**counts, "api_calls": 0})
 
 
@@ -98,8 +100,9 @@ def watchlist_audience(warehouse: WarehouseResource, soundcharts: SoundChartsRes
     wh, client = warehouse.get(), soundcharts.get()
     meter = ApiMeter(client)
     total = EntityOutcome()
-    total.add(audience.sync_track_audience(client, wh, watchlist.watched_songs(wh)))
-    total.add(audience.sync_artist_audience(client, wh, _artists(wh)))
+    songs = watchlist.watched_songs(wh)
+    total.add(audience.sync_track_audience(client, wh, songs))
+    total.add(audience.sync_artist_audience(client, wh, _artists(wh, songs)))
     return dg.MaterializeResult(metadata=entity_metadata(total, meter))
 
 

@@ -198,14 +198,19 @@ def artist(st: State, uuid: str) -> Response:
     return entity_answer(st, "artist", uuid)
 
 
-@router.get("/albums/{uuid}", dependencies=JsonOnly)
-def album(st: State, uuid: str) -> Response:
+def album_detail(st: ServeState, uuid: str) -> dict:
+    """An album with its tracks and performance (the route's and the page's); 404 if unknown."""
     uuid = parse_uuid(uuid, "album uuid")
     with st.reader.read() as wh:
         found = album_queries.album(wh, uuid)
     if found is None:
         raise not_found(f"no album {uuid}")
-    return json_response(found)
+    return found
+
+
+@router.get("/albums/{uuid}", dependencies=JsonOnly)
+def album(st: State, uuid: str) -> Response:
+    return json_response(album_detail(st, uuid))
 
 
 @router.get("/genres", dependencies=JsonOnly)

@@ -87,12 +87,7 @@ def launch_sync(url: str, sub: Subscription, start: dt.date, end: dt.date) -> st
             asset_selection=selection_for(sub),
         )
     except DagsterGraphQLClientError as exc:
-        if _unreachable(exc):
-            raise DagsterUnreachable(
-                f"no Dagster webserver answers at {url} (MUSICCHARTS_DAGSTER_URL): start it "
-                "with `make dev`, or point MUSICCHARTS_DAGSTER_URL at the running one"
-            ) from None
-        raise DagsterRefused(f"Dagster did not launch the sync: {exc}") from None
+        raise _launch_failed(exc, url, "sync") from None
 
 
 def launch_catalogue(url: str) -> str:
@@ -103,12 +98,17 @@ def launch_catalogue(url: str) -> str:
     try:
         return client.submit_job_execution(CATALOGUE_JOB, tags={"musiccharts/launched_by": "serve"})
     except DagsterGraphQLClientError as exc:
-        if _unreachable(exc):
-            raise DagsterUnreachable(
-                f"no Dagster webserver answers at {url} (MUSICCHARTS_DAGSTER_URL): start it "
-                "with `make dev`, or point MUSICCHARTS_DAGSTER_URL at the running one"
-            ) from None
-        raise DagsterRefused(f"Dagster did not launch the catalogue run: {exc}") from None
+        raise _launch_failed(exc, url, "catalogue run") from None
+
+
+def _launch_failed(exc: BaseException, url: str, what: str) -> Exception:
+    """The error a failed launch is reported as: no webserver answering, or its refusal."""
+    if _unreachable(exc):
+        return DagsterUnreachable(
+            f"no Dagster webserver answers at {url} (MUSICCHARTS_DAGSTER_URL): start it "
+            "with `make dev`, or point MUSICCHARTS_DAGSTER_URL at the running one"
+        )
+    return DagsterRefused(f"Dagster did not launch the {what}: {exc}")
 
 
 def _unreachable(exc: BaseException) -> bool:

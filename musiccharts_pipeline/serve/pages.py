@@ -13,10 +13,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from musiccharts_pipeline.dashboard.render import load_marts, render
-from musiccharts_pipeline.serve import album_queries, queries
 from musiccharts_pipeline.serve import charts as draw
+from musiccharts_pipeline.serve import queries
 from musiccharts_pipeline.serve.api import (
     State,
+    album_detail,
     entity_detail,
     resolve_ranking_date,
 )
@@ -228,12 +229,8 @@ def track_page(
 
 @router.get("/albums/{uuid}", response_class=HTMLResponse)
 def album_page(st: State, uuid: str) -> HTMLResponse:
-    uuid = parse_uuid(uuid, "album uuid")
-    with st.reader.read() as wh:
-        found = album_queries.album(wh, uuid)
-    if found is None:
-        raise ApiError(404, f"no album {uuid}")
-    return page("album.html", title=found["name"] or uuid, album=found)
+    found = album_detail(st, uuid)
+    return page("album.html", title=found["name"] or found["uuid"], album=found)
 
 
 @router.get("/artists/{uuid}", response_class=HTMLResponse)
