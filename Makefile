@@ -8,10 +8,18 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/python -c "from musiccharts_pipeline.dbt.assets import prepare_manifest; prepare_manifest()"
 	touch $@
 
-install: $(VENV)/.installed
+# dagster-dbt's preparation (DbtProject: `dbt parse` into the manifest the definitions read), done
+# here, not when a process imports the definitions; again whenever a model, macro or the project
+# file changed (`make dev` also prepares an edited project when its code location loads).
+DBT_MANIFEST := dbt_project/target/manifest.json
+$(DBT_MANIFEST): $(VENV)/.installed dbt_project/dbt_project.yml dbt_project/profiles.yml \
+  $(shell find dbt_project/models dbt_project/macros -type f 2>/dev/null)
+	$(BIN)/python -m musiccharts_pipeline.dbt prepare
+	touch $@
+
+install: $(VENV)/.installed $(DBT_MANIFEST)
 
 # The pool limit is set explicitly: left to the first runs, Dagster creates it lazily and two
 # runs racing to do so collide (seen in test_concurrency).

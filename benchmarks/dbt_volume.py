@@ -29,8 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import pg_database  # noqa: E402
 from benchmarks.volume import World  # noqa: E402
-from musiccharts_pipeline.dbt import dbt_cli  # noqa: E402
-from musiccharts_pipeline.dbt.environment import apply_dbt_env  # noqa: E402
+from musiccharts_pipeline.dbt import invoke  # noqa: E402
 from musiccharts_pipeline.dbt.views import load_manifest, views_in_place  # noqa: E402
 from musiccharts_pipeline.sync.rules import utcnow  # noqa: E402
 from musiccharts_pipeline.warehouse import Warehouse  # noqa: E402
@@ -42,12 +41,12 @@ SNAPSHOT_SCHEMA = "bench_snapshot"
 BOOKKEEPING = {"loaded_before"}
 
 
-def _dbt(target: Path, *args: str) -> tuple[float, dict[str, float]]:
+def _dbt(url: str, target: Path, *args: str) -> tuple[float, dict[str, float]]:
     """One dbt invocation: wall seconds, and each model's own execution time."""
     import time
 
     started = time.perf_counter()
-    invocation = dbt_cli.cli(list(args), raise_on_error=True, target_path=target).wait()
+    invocation = invoke(list(args), url, raise_on_error=True, target_path=target).wait()
     seconds = time.perf_counter() - started
     nodes: dict[str, float] = defaultdict(float)
     if args[0] == "build":
@@ -67,7 +66,7 @@ def _refresh(target: Path, wh: Warehouse) -> tuple[float, dict[str, float], int]
     args = ["build"]
     if left_out:  # every test stays selected (eager selection would drop the views' tests)
         args += ["--indirect-selection", "empty", "--exclude", " ".join(left_out)]
-    nodes = _dbt(target, *args)[1]
+    nodes = _dbt(wh.url, target, *args)[1]
     return time.perf_counter() - started, nodes, len(left_out)
 
 
@@ -129,15 +128,16 @@ def bench_dbt_volume(quick: bool = False) -> dict:
         wh = Warehouse(url)
         wh.migrate()
         filled = world.fill(wh)
-        apply_dbt_env(url)
         # one target directory: the warm parse leaves the partial-parse cache every later
         # invocation reuses, as a deployment's prepared project does
         target = Path(tmp) / "dbt-target"
-        _dbt(target, "parse")
+        _dbt(url, target, "parse")
         models = incremental_models(target)
         for k in range(ROUNDS):
-            floors.append(_dbt(target, "build", "--select", "tag:benchmark_selects_nothing")[0])
-            seconds, nodes = _dbt(target, "build", "--full-refresh")
+            floors.append(
+                _dbt(url, target, "build", "--select", "tag:benchmark_selects_nothing")[0]
+            )
+            seconds, nodes = _dbt(url, target, "build", "--full-refresh")
             fulls.append(seconds)
             for name, s in nodes.items():
                 per_model[name]["full"].append(s)
@@ -150,13 +150,13 @@ def bench_dbt_volume(quick: bool = False) -> dict:
             for name, s in nodes.items():
                 per_model[name]["refresh"].append(s)
             snapshot(wh, models)
-        _dbt(target, "build", "--full-refresh", "--select", " ".join(models))
+        _dbt(url, target, "build", "--full-refresh", "--select", " ".join(models))
         diffs.append(differences(wh, models))
         # a hit's genre and credited artists change: its whole history is recomputed
         world.change_metadata(wh)
         changed_seconds, changed_nodes, _ = _refresh(target, wh)
         snapshot(wh, models)
-        _dbt(target, "build", "--full-refresh", "--select", " ".join(models))
+        _dbt(url, target, "build", "--full-refresh", "--select", " ".join(models))
         diffs.append(differences(wh, models))
         wh.engine.dispose()
     over_full = [(r - f0) / (f - f0) for r, f, f0 in zip(refreshes, fulls, floors, strict=True)]

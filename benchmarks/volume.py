@@ -763,13 +763,11 @@ def render_dashboard(wh: Warehouse, path: Path) -> Path:
     import tempfile
 
     from musiccharts_pipeline.dashboard.render import load_marts, render
-    from musiccharts_pipeline.dbt import dbt_cli
-    from musiccharts_pipeline.dbt.environment import apply_dbt_env
+    from musiccharts_pipeline.dbt import invoke
 
-    apply_dbt_env(wh.url)
     wh.engine.dispose()  # DuckDB: dbt opens the file from another process
     with tempfile.TemporaryDirectory() as target:
-        dbt_cli.cli(["build"], raise_on_error=True, target_path=Path(target)).wait()
+        invoke(["build"], wh.url, raise_on_error=True, target_path=Path(target)).wait()
     path.write_text(render(load_marts(wh)), encoding="utf-8")
     return path
 

@@ -31,7 +31,6 @@ def warehouse_url() -> str:
     url = os.environ.get("MUSICCHARTS_WAREHOUSE_URL")
     if url:
         return url
-    LOCAL_DATA_DIR.mkdir(parents=True, exist_ok=True)
     return f"duckdb:///{LOCAL_DATA_DIR / 'warehouse.duckdb'}"
 
 

@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 
 from musiccharts_pipeline.assets.materialize import materialize_analytics, materialize_chart
-from musiccharts_pipeline.dbt import dbt_cli, dbt_project
-from musiccharts_pipeline.dbt.environment import apply_dbt_env
+from musiccharts_pipeline.dbt import dbt_project, invoke
 from musiccharts_pipeline.sync.artists import artists_of_tracks, sync_artists
 from musiccharts_pipeline.sync.genres import derive_genres
 from musiccharts_pipeline.sync.movement import MOVEMENTS, classify
@@ -55,8 +54,9 @@ def _build(pipeline, instance, tmp_path, monkeypatch):
 
 def _dbt(wh, tmp_path, *args: str):
     """A dbt invocation of our own against the test's warehouse (not raising: callers assert)."""
-    apply_dbt_env(wh.url)
-    return dbt_cli.cli(list(args), raise_on_error=False, target_path=tmp_path / "dbt-target").wait()
+    return invoke(
+        list(args), wh.url, raise_on_error=False, target_path=tmp_path / "dbt-target"
+    ).wait()
 
 
 def _failed_tests(invocation) -> dict[str, int]:

@@ -111,3 +111,37 @@ def test_every_raw_table_names_the_asset_that_writes_it_and_models_depend_on_it(
     assert parents == {"tracks"}  # track_artists is a side table of tracks
     every_parent = {p for k in graph.get_all_asset_keys() for p in graph.get(k).parent_keys}
     assert not any(key in every_parent for key in writers)  # no model waits on a stand-in key
+
+
+def test_dbt_is_parsed_at_import_only_under_dagster_dev(monkeypatch):
+    """dagster-dbt's DbtProject idiom: the build prepares the manifest; a process importing the
+    definitions parses an edited project only under `dagster dev` (prepare_if_dev)."""
+    from pathlib import Path
+
+    from musiccharts_pipeline.dbt import assets, dbt_project
+
+    prepared = []
+    monkeypatch.setattr(
+        type(dbt_project.preparer), "prepare", lambda self, project: prepared.append(project)
+    )
+    monkeypatch.setattr(assets, "edited_since", lambda *args: [Path("models/edited.sql")])
+    monkeypatch.delenv("DAGSTER_IS_DEV_CLI", raising=False)
+    assert assets.manifest_path() == dbt_project.manifest_path
+    assert prepared == []
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
+    assert assets.manifest_path() == dbt_project.manifest_path
+    assert prepared == [dbt_project]
+
+
+def test_dbt_gets_the_warehouse_in_its_own_environment_only(monkeypatch, tmp_path):
+    """dbt is started with the warehouse's variables; this process's environment is unchanged."""
+    import os
+
+    from musiccharts_pipeline.dbt import invoke
+
+    monkeypatch.delenv("MUSICCHARTS_DBT_TARGET", raising=False)
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    invocation = invoke(["parse", "--quiet"], url, target_path=tmp_path / "target").wait()
+    assert invocation.is_successful()
+    assert "MUSICCHARTS_DBT_TARGET" not in os.environ
+    assert invocation.process.args[0].endswith("dbt")

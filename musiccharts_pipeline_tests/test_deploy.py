@@ -361,7 +361,7 @@ def test_image_prepares_the_manifest_and_keeps_no_secret():
     instructions = dockerfile_instructions()
     runs = " ".join(rest for keyword, rest in instructions if keyword == "RUN")
     assert "pip install -e '.[deploy]'" in runs
-    assert "prepare_manifest()" in runs
+    assert "python -m musiccharts_pipeline.dbt prepare" in runs
     assert not [name for name in dockerfile_env() if is_secret(name)]
     assert not [rest for keyword, rest in instructions if keyword == "ARG" and is_secret(rest)]
     cmd = next(rest for keyword, rest in instructions if keyword == "CMD")

@@ -8,6 +8,7 @@ from musiccharts_pipeline.assets.common import (
     dates_by_chart,
     entity_metadata,
     final_api_errors,
+    partitioned_asset,
     subscription_of,
 )
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
@@ -28,7 +29,7 @@ def audience_targets(context, wh) -> dict[tuple[str, ...], list[str]]:
     return {platforms: sorted(songs) for platforms, songs in groups.items()}
 
 
-@dg.asset(
+@partitioned_asset(
     deps=["tracks"],
     check_specs=[
         dg.AssetCheckSpec(
@@ -66,7 +67,7 @@ def track_audience(
     )
 
 
-@dg.asset(
+@partitioned_asset(
     deps=["artists"],
     description="Follower and listener series of the run's artists on the priority platforms.",
     **API_ASSET,

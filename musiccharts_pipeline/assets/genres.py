@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from musiccharts_pipeline.assets.common import GROUP, RETRY, SINGLE_RUN
+from musiccharts_pipeline.assets.common import GROUP, RETRY, SINGLE_RUN, partitioned_asset
 from musiccharts_pipeline.assets.tracks import metadata_songs
 from musiccharts_pipeline.partitions import chart_days
 from musiccharts_pipeline.resources import WarehouseResource
@@ -10,7 +10,7 @@ from musiccharts_pipeline.sync.artists import artists_of_tracks
 from musiccharts_pipeline.sync.genres import derive_genres
 
 
-@dg.asset(
+@partitioned_asset(
     deps=["artists"],
     partitions_def=chart_days,
     backfill_policy=SINGLE_RUN,

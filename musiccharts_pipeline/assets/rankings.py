@@ -11,6 +11,7 @@ from musiccharts_pipeline.assets.common import (
     ApiMeter,
     dates_by_chart,
     final_api_errors,
+    partitioned_asset,
 )
 from musiccharts_pipeline.partitions import CHART_TAG, chart_day_key
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
@@ -55,7 +56,7 @@ def unknown_chart(wh, slug: str) -> str:
     )
 
 
-@dg.asset(
+@partitioned_asset(
     **API_ASSET,
     check_specs=[
         dg.AssetCheckSpec(

@@ -8,6 +8,7 @@ from musiccharts_pipeline.assets.common import (
     dates_by_chart,
     entity_metadata,
     final_api_errors,
+    partitioned_asset,
     subscription_of,
 )
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
@@ -28,7 +29,7 @@ def metadata_songs(context, wh) -> tuple[list[str], list[str]]:
     return sorted(songs), skipped
 
 
-@dg.asset(
+@partitioned_asset(
     deps=["chart_rankings"],
     check_specs=[
         dg.AssetCheckSpec(
@@ -66,7 +67,7 @@ def tracks(
     )
 
 
-@dg.asset(deps=["tracks"], description="Artist metadata of the run's tracks.", **API_ASSET)
+@partitioned_asset(deps=["tracks"], description="Artist metadata of the run's tracks.", **API_ASSET)
 @final_api_errors()
 def artists(
     context: dg.AssetExecutionContext,

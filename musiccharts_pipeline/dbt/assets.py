@@ -7,35 +7,27 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from musiccharts_pipeline.dbt.environment import (
-    DBT_EXECUTABLE,
-    DBT_PROJECT_DIR,
-    apply_dbt_env,
-    dbt_env,
-    patched_environ,
-)
+from musiccharts_pipeline.dbt.environment import dbt_env
+from musiccharts_pipeline.dbt.project import dbt_cli, dbt_project, invoke, prepare
 from musiccharts_pipeline.dbt.views import edited_since
 from musiccharts_pipeline.resources import WarehouseResource
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR)
-#: The dbt CLI every caller uses: this project, the running interpreter's dbt.
-dbt_cli = DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
-
-def prepare_manifest() -> Path:
-    """The manifest @dbt_assets reads. `make install` prepares it (`dbt parse`); a checkout that
-    skipped make gets it here, with the same dbt, so the definitions always load, and so does
-    one whose models, macros or dbt_project.yml changed since (a pull, an edit): the assets,
-    and the views the analytics run leaves out, follow the project's files."""
+def manifest_path() -> Path:
+    """The prepared manifest. Under `dagster dev` (``prepare_if_dev``) a project edited since is
+    prepared again, so the assets follow the files; anywhere else the build prepared it, and no
+    process parses dbt when it imports the definitions."""
     path = dbt_project.manifest_path
     if not path.exists() or edited_since(path, dbt_project.project_dir):
-        # parsed for the configured warehouse, as runs will see it: dbt keys its partial-parse
-        # cache on the profile, so a run reuses the cache instead of parsing everything again
-        with patched_environ(dbt_env()):
-            dbt_cli.cli(["--quiet", "parse"], target_path=dbt_project.target_path).wait()
-    return dbt_project.manifest_path
+        prepare(dev_only=True)
+    if not path.exists():
+        raise FileNotFoundError(
+            "the dbt manifest is missing: run `make install` (or "
+            "`python -m musiccharts_pipeline.dbt prepare`) to prepare the dbt project"
+        )
+    return path
 
 
 def side_table_writers(manifest: Mapping[str, Any]) -> dict[dg.AssetKey, dg.AssetKey]:
@@ -64,7 +56,7 @@ class Translator(DagsterDbtTranslator):
 
 
 @dbt_assets(
-    manifest=prepare_manifest(),
+    manifest=manifest_path(),
     project=dbt_project,
     dagster_dbt_translator=Translator(),
     retry_policy=dg.RetryPolicy(max_retries=2, delay=10),
@@ -73,8 +65,8 @@ def musiccharts_dbt(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
 ):
     """dbt build: models and their tests (as asset checks), incremental where it pays."""
-    env = apply_dbt_env(warehouse.get().url)
-    if env["MUSICCHARTS_DBT_TARGET"] == "duckdb":
+    url = warehouse.get().url
+    if dbt_env(url)["MUSICCHARTS_DBT_TARGET"] == "duckdb":
         # dbt opens the DuckDB file from another process: drop any connection of ours that
         # only awaits garbage collection, or its file lock would refuse dbt
         gc.collect()
@@ -86,7 +78,7 @@ def musiccharts_dbt(
     with tempfile.TemporaryDirectory(
         prefix="musiccharts-dbt-", ignore_cleanup_errors=True
     ) as target:
-        yield from dbt.cli(["build"], context=context, target_path=Path(target)).stream()
+        yield from invoke(["build"], url, dbt, context=context, target_path=Path(target)).stream()
 
 
 defs = dg.Definitions(

@@ -37,14 +37,6 @@ def dbt_env(warehouse_url: str | None = None) -> dict[str, str]:
 DBT_EXECUTABLE = str(Path(sys.executable).parent / "dbt")
 
 
-def apply_dbt_env(warehouse_url: str | None = None) -> dict[str, str]:
-    """Point dbt at the warehouse: dbt runs as a subprocess that inherits this environment
-    (dagster-dbt passes no environment of its own). Called when a run starts, never at import."""
-    env = dbt_env(warehouse_url)
-    os.environ.update(env)
-    return env
-
-
 @contextlib.contextmanager
 def patched_environ(values: dict[str, str]) -> Iterator[None]:
     """``values`` in the environment for the block only (a dbt subprocess started inside)."""

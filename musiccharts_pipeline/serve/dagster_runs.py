@@ -24,6 +24,17 @@ mutation AddChartPartition($selector: RepositorySelector!, $name: String!, $key:
 """
 
 
+_JOB_LOCATIONS = """
+query JobLocations {
+  repositoriesOrError {
+    __typename
+    ... on RepositoryConnection { nodes { name location { name } pipelines { name } } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
 class DagsterUnreachable(RuntimeError):
     """No Dagster webserver answers at the configured URL (answered as 503)."""
 
@@ -60,19 +71,13 @@ def launch_sync(url: str, sub: Subscription, start: dt.date, end: dt.date) -> st
     if request.get("partition_key"):
         tags["dagster/partition"] = request["partition_key"]
     try:
-        jobs = client._get_repo_locations_and_names_with_pipeline(SYNC_JOB)  # noqa: SLF001
-        if len(jobs) != 1:
-            raise DagsterRefused(
-                f"the Dagster deployment at {url} has {len(jobs)} jobs named {SYNC_JOB!r}"
-            )
-        selector = {
-            "repositoryLocationName": jobs[0].repository_location_name,
-            "repositoryName": jobs[0].repository_name,
-        }
-        # the chart's partition, as the sync sensor adds it for a new subscription (the
-        # client has no call of its own for this mutation)
-        added = client._execute(  # noqa: SLF001
-            _ADD_PARTITION, {"selector": selector, "name": charts.name, "key": sub.chart_slug}
+        selector = _job_location(url, SYNC_JOB)
+        # the chart's partition, as the sync sensor adds it for a new subscription (Dagster's
+        # Python client has no call for this mutation; the webserver's GraphQL API has)
+        added = _graphql(
+            url,
+            _ADD_PARTITION,
+            {"selector": selector, "name": charts.name, "key": sub.chart_slug},
         )["addDynamicPartition"]
         if added["__typename"] not in (
             "AddDynamicPartitionSuccess",
@@ -99,6 +104,45 @@ def launch_catalogue(url: str) -> str:
         return client.submit_job_execution(CATALOGUE_JOB, tags={"musiccharts/launched_by": "serve"})
     except DagsterGraphQLClientError as exc:
         raise _launch_failed(exc, url, "catalogue run") from None
+
+
+def _graphql(url: str, query: str, variables: dict | None = None, timeout: int = 30) -> dict:
+    """One query or mutation against the webserver's public GraphQL endpoint; its data."""
+    import requests
+
+    try:
+        response = requests.post(
+            f"{url.rstrip('/')}/graphql",
+            json={"query": query, "variables": variables or {}},
+            timeout=timeout,
+        )
+    except requests.RequestException as exc:
+        raise _launch_failed(exc, url, "sync") from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200 or body.get("errors") or "data" not in body:
+        detail = body.get("errors") or f"HTTP {response.status_code}"
+        raise DagsterRefused(f"the Dagster webserver at {url} refused a query: {detail}")
+    return body["data"]
+
+
+def _job_location(url: str, job: str) -> dict:
+    """The repository selector of the one code location that has ``job``."""
+    found = _graphql(url, _JOB_LOCATIONS)["repositoriesOrError"]
+    if found["__typename"] != "RepositoryConnection":
+        raise DagsterRefused(f"Dagster could not list its code locations: {found.get('message')}")
+    selectors = [
+        {"repositoryLocationName": node["location"]["name"], "repositoryName": node["name"]}
+        for node in found["nodes"]
+        if any(p["name"] == job for p in node["pipelines"])
+    ]
+    if len(selectors) != 1:
+        raise DagsterRefused(
+            f"the Dagster deployment at {url} has {len(selectors)} jobs named {job!r}"
+        )
+    return selectors[0]
 
 
 def _launch_failed(exc: BaseException, url: str, what: str) -> Exception:

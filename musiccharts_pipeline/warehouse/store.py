@@ -10,6 +10,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -71,6 +72,9 @@ class Warehouse:
         # DuckDB holds a file lock while a connection is open: never pool, so other
         # processes can write between our transactions.
         if self.backend == "duckdb":
+            # DuckDB creates the file, not its folder (the default is under .musiccharts/)
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = sa.create_engine(url, poolclass=NullPool)
         else:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
