@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from musiccharts_pipeline.serve.queries import _one, _rows
+from musiccharts_pipeline.serve.sql import fetch_all, fetch_one
 from musiccharts_pipeline.warehouse import SCHEMA as S
 from musiccharts_pipeline.warehouse import Warehouse
 
@@ -19,10 +19,12 @@ PERFORMANCE = ("chart_entries", "charts", "best_position", "last_charted", "audi
 
 
 def album(wh: Warehouse, uuid: str) -> dict[str, Any] | None:
-    row = _one(wh, f"SELECT {ALBUM_COLUMNS} FROM {S}.albums AS a WHERE a.uuid = :u", {"u": uuid})
+    row = fetch_one(
+        wh, f"SELECT {ALBUM_COLUMNS} FROM {S}.albums AS a WHERE a.uuid = :u", {"u": uuid}
+    )
     if row is None:
         return None
-    row["tracks"] = _rows(
+    row["tracks"] = fetch_all(
         wh,
         "SELECT t.uuid, t.name, t.credit_name, t.release_date, ta.is_original "
         f"FROM {S}.track_albums AS ta JOIN {S}.tracks AS t ON t.uuid = ta.track_uuid "
@@ -36,7 +38,7 @@ def album(wh: Warehouse, uuid: str) -> dict[str, Any] | None:
 def performance(wh: Warehouse, uuid: str) -> dict[str, Any] | None:
     """The album's line of the dbt view; None before dbt has built it."""
     try:
-        return _one(
+        return fetch_one(
             wh,
             f"SELECT {', '.join(PERFORMANCE)} FROM analytics.album_performance "
             "WHERE album_uuid = :u",
@@ -47,7 +49,7 @@ def performance(wh: Warehouse, uuid: str) -> dict[str, Any] | None:
 
 
 def albums_of_track(wh: Warehouse, uuid: str) -> list[dict[str, Any]]:
-    return _rows(
+    return fetch_all(
         wh,
         f"SELECT {ALBUM_COLUMNS}, ta.is_original FROM {S}.track_albums AS ta "
         f"JOIN {S}.albums AS a ON a.uuid = ta.album_uuid WHERE ta.track_uuid = :u "
@@ -58,7 +60,7 @@ def albums_of_track(wh: Warehouse, uuid: str) -> list[dict[str, Any]]:
 
 def albums_of_artist(wh: Warehouse, uuid: str) -> list[dict[str, Any]]:
     """The releases the artist's credited tracks are on, newest first."""
-    return _rows(
+    return fetch_all(
         wh,
         f"SELECT DISTINCT {ALBUM_COLUMNS} FROM {S}.track_artists AS tr "
         f"JOIN {S}.track_albums AS ta ON ta.track_uuid = tr.track_uuid "

@@ -1,4 +1,4 @@
-"""The JSON read API and the subscriptions API (``/api``)."""
+"""The JSON read API (``/api``): charts, rankings, tracks, artists, albums, genres, audience."""
 
 from __future__ import annotations
 
@@ -6,19 +6,12 @@ import dataclasses
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Response
 
-from musiccharts_pipeline import settings
-from musiccharts_pipeline.serve import album_queries, dagster_runs, queries
-from musiccharts_pipeline.serve.guard import token_problem
+from musiccharts_pipeline.serve import album_queries, audience_queries, queries
 from musiccharts_pipeline.serve.http import (
     DEFAULT_LIMIT,
     DEFAULT_SERIES_LIMIT,
-    MAX_LIMIT,
-    MAX_OFFSET,
-    ApiError,
-    bad,
     csv_response,
     json_response,
     not_found,
@@ -32,34 +25,11 @@ from musiccharts_pipeline.serve.http import (
     parse_text,
     parse_uuid,
 )
+from musiccharts_pipeline.serve.routing import Format, JsonOnly, Limit, Offset, SeriesLimit, State
 from musiccharts_pipeline.serve.state import ServeState
-from musiccharts_pipeline.soundcharts import errors as api_errors
 from musiccharts_pipeline.sync import rules
-from musiccharts_pipeline.sync import subscriptions as subs
 
 router = APIRouter(prefix="/api")
-
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-SeriesLimit = Annotated[int, Query(ge=1, le=MAX_LIMIT * 5)]
-Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
-Format = Annotated[str | None, Query(alias="format")]
-
-
-def state(request: Request) -> ServeState:
-    return request.app.state.serve
-
-
-State = Annotated[ServeState, Depends(state)]
-
-
-def json_only(fmt: Format = None) -> None:
-    """Routes that answer JSON only refuse another format, as the CSV routes refuse an unknown
-    one, instead of answering JSON to a request for CSV."""
-    if fmt not in (None, "", "json"):
-        raise bad(f"this route answers JSON only, got format={fmt!r}")
-
-
-JsonOnly = [Depends(json_only)]
 
 
 # -- reads --------------------------------------------------------------------------------------
@@ -178,7 +148,7 @@ def entity_detail(wh, owner: Literal["track", "artist"], uuid: str) -> dict:
     return {
         **row,
         **{key: read(wh, uuid) for key, read in ENTITY_RELATED[owner].items()},
-        "audience_platforms": queries.audience_platforms(wh, owner, uuid),
+        "audience_platforms": audience_queries.audience_platforms(wh, owner, uuid),
     }
 
 
@@ -229,16 +199,16 @@ AUDIENCE_COLUMNS = {
 def read_audience(
     wh, owner: Literal["track", "artist"], uuid: str, platform: str | None, window
 ) -> dict[str, dict]:
-    """The series of one entity in a :class:`queries.SeriesWindow`; a 404 that says why when
-    there is none."""
-    found = queries.audience(wh, owner, uuid, platform, window)
+    """The series of one entity in a :class:`audience_queries.SeriesWindow`; a 404 that says
+    why when there is none."""
+    found = audience_queries.audience(wh, owner, uuid, platform, window)
     if found:
         return found
     # no point at all: say whether the entity or its platform is what is missing
     exists = ENTITY_ROW[owner](wh, uuid)
     if exists is None:
         raise not_found(f"no {owner} {uuid}")
-    platforms = queries.audience_platforms(wh, owner, uuid)
+    platforms = audience_queries.audience_platforms(wh, owner, uuid)
     if platform is not None and platform not in platforms:
         raise not_found(
             f"{owner} {uuid} has no audience stored for {platform}",
@@ -285,7 +255,7 @@ def audience_answer(
     kind = parse_format(q.fmt)
     with st.reader.read() as wh:
         found = read_audience(
-            wh, owner, uuid, platform, queries.SeriesWindow(start, end, q.limit, q.offset)
+            wh, owner, uuid, platform, audience_queries.SeriesWindow(start, end, q.limit, q.offset)
         )
     if kind == "csv":
         rows = [{"platform": p, **point} for p, s in found.items() for point in s["series"]]
@@ -320,206 +290,3 @@ def audience_routes(owner: Literal["track", "artist"]) -> None:
 
 audience_routes("track")
 audience_routes("artist")
-
-
-# -- subscriptions --------------------------------------------------------------------------------
-
-
-def require_token(request: Request) -> None:
-    """Writes need ``Authorization: Bearer <MUSICCHARTS_API_TOKEN>`` (checked first by the
-    request guard, before the body is read; again here, so a route never depends on it)."""
-    problem = token_problem(state(request).api_token, request.headers.get("authorization", ""))
-    if problem is not None:
-        raise problem
-
-
-Writer = Depends(require_token)
-
-
-def _subscription(sub: subs.Subscription) -> dict:
-    row = dataclasses.asdict(sub)
-    row["is_active"] = row.pop("active")
-    row["priority_platforms"] = list(sub.priority_platforms)
-    return row
-
-
-class SubscriptionChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    frequency: Literal["daily", "weekly", "monthly", "custom"] | None = None
-    custom_interval_hours: int | None = Field(default=None, ge=1, le=24 * 366)
-    is_active: bool | None = None
-    sync_historical_data: bool | None = None
-    auto_fetch_metadata: bool | None = None
-    auto_fetch_audience: bool | None = None
-    priority_platforms: list[str] | None = Field(default=None, min_length=1, max_length=20)
-
-
-class NewSubscription(SubscriptionChange):
-    chart_slug: str = Field(min_length=1, max_length=128)
-
-
-def _platforms(values: list[str] | None) -> tuple[str, ...] | None:
-    """As sent: the subscription rule set (``subs.check``) refuses unknown ones."""
-    return None if values is None else tuple(values)
-
-
-@router.get("/subscriptions", dependencies=JsonOnly)
-def list_subscriptions(st: State, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Response:
-    with st.reader.read() as wh:
-        rows = [_subscription(s) for s in subs.list_subscriptions(wh)]
-    return json_response(page(len(rows), limit, offset, rows[offset : offset + limit]))
-
-
-@router.post("/subscriptions", dependencies=[Writer])
-def create_subscription(st: State, body: NewSubscription) -> Response:
-    slug = parse_slug(body.chart_slug)
-    wh = st.reader.writer
-    platforms = _platforms(body.priority_platforms)
-    try:
-        sub = subs.add(
-            wh,
-            st.soundcharts(),
-            slug,
-            frequency=body.frequency,
-            custom_interval_hours=body.custom_interval_hours,
-            sync_historical_data=bool(body.sync_historical_data),
-            auto_fetch_metadata=body.auto_fetch_metadata is not False,
-            auto_fetch_audience=body.auto_fetch_audience is not False,
-            **({"priority_platforms": platforms} if platforms else {}),
-        )
-    except subs.AlreadySubscribed:
-        raise ApiError(
-            409, f"{slug} is already subscribed: PATCH /api/subscriptions/{slug}"
-        ) from None
-    except subs.SubscriptionError as exc:
-        raise bad(str(exc)) from None
-    except api_errors.SoundChartsError as exc:
-        raise ApiError(502, f"the SoundCharts API did not answer: {exc}") from None
-    if body.is_active is False:
-        sub = subs.set_active(wh, slug, False)
-    st.reader.refresh(wait=5)
-    return json_response(_subscription(sub), status=201)
-
-
-@router.patch("/subscriptions/{slug}", dependencies=[Writer])
-def change_subscription(st: State, slug: str, body: SubscriptionChange) -> Response:
-    slug = parse_slug(slug)
-    wh = st.reader.writer
-    sub = subs.get_subscription(wh, slug)
-    if sub is None:
-        raise not_found(f"no subscription for chart {slug!r}")
-    changes = body.model_dump(exclude_unset=True)
-    if not changes:
-        raise bad("nothing to change: send at least one field")
-    if "is_active" in changes:
-        changes["active"] = changes.pop("is_active")
-    if "priority_platforms" in changes:
-        changes["priority_platforms"] = _platforms(changes["priority_platforms"])
-    if any(v is None for k, v in changes.items() if k != "custom_interval_hours"):
-        raise bad("fields other than custom_interval_hours cannot be null")
-    try:
-        new = subs.save(wh, dataclasses.replace(sub, **changes))
-    except subs.SubscriptionError as exc:
-        raise bad(str(exc)) from None
-    st.reader.refresh(wait=5)
-    return json_response(_subscription(new))
-
-
-@router.delete("/subscriptions/{slug}", dependencies=[Writer])
-def delete_subscription(st: State, slug: str) -> Response:
-    slug = parse_slug(slug)
-    try:
-        subs.remove(st.reader.writer, slug)
-    except subs.SubscriptionError as exc:
-        raise not_found(str(exc)) from None
-    st.reader.refresh(wait=5)
-    return json_response({"deleted": slug, "note": "the chart's stored data stays"})
-
-
-class SyncRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    date: str | None = None
-    start: str | None = Field(default=None, alias="from")
-    end: str | None = Field(default=None, alias="to")
-
-
-@router.post("/subscriptions/{slug}/sync", dependencies=[Writer])
-def sync_subscription(
-    st: State, slug: str, body: Annotated[SyncRequest | None, Body()] = None
-) -> Response:
-    slug = parse_slug(slug)
-    body = body or SyncRequest()
-    sub = subs.get_subscription(st.reader.writer, slug)
-    if sub is None:
-        raise not_found(f"no subscription for chart {slug!r}: POST /api/subscriptions first")
-    start, end = sync_range(st, slug, body)
-    try:
-        run_id = dagster_runs.launch_sync(st.dagster_url, sub, start, end)
-    except dagster_runs.DagsterUnreachable as exc:
-        raise ApiError(503, str(exc), dagster_url=st.dagster_url) from None
-    except dagster_runs.DagsterRefused as exc:
-        raise ApiError(502, str(exc), dagster_url=st.dagster_url) from None
-    return json_response(
-        {
-            "run_id": run_id,
-            "chart_slug": slug,
-            "start": start,
-            "end": end,
-            "run_url": f"{st.dagster_url.rstrip('/')}/runs/{run_id}",
-        },
-        status=202,
-    )
-
-
-def sync_range(st: ServeState, slug: str, body: SyncRequest) -> tuple[dt.date, dt.date]:
-    """The dates to sync: one date, a range, or (neither) the newest published ranking."""
-
-    def newest() -> dt.date | None:
-        try:
-            dates = st.soundcharts().available_rankings(slug, newest_only=True).dates
-        except api_errors.SoundChartsError as exc:
-            raise ApiError(502, f"the SoundCharts API did not answer: {exc}") from None
-        if not dates:
-            raise not_found(f"{slug} has no published ranking")
-        return dates[-1]
-
-    try:
-        return rules.manual_range(
-            parse_date(body.date, "date") if body.date else None,
-            parse_date(body.start, "from") if body.start else None,
-            parse_date(body.end, "to") if body.end else None,
-            rules.utcnow().date(),
-            dt.date.fromisoformat(settings.partition_start()),
-            newest,
-        )
-    except rules.InvalidRange as exc:
-        raise bad(str(exc)) from None
-
-
-@router.get("/subscriptions/{slug}/status", dependencies=JsonOnly)
-def subscription_status(st: State, slug: str) -> Response:
-    slug = parse_slug(slug)
-    with st.reader.read() as wh:
-        status = subs.sync_status(wh, rules.utcnow().date())
-        mine = status[status.chart_slug == slug]
-        if mine.empty:
-            raise not_found(f"no subscription for chart {slug!r}")
-        row = mine.iloc[0]
-        last = queries.last_sync(wh, slug)
-    rate = row.success_rate
-    mean = row.mean_seconds
-    return json_response(
-        {
-            "chart_slug": slug,
-            "frequency": row.frequency,
-            "is_active": bool(row.active),
-            "latest_ranking": row.latest_ranking,
-            "rankings": int(row.rankings),
-            "overdue": bool(row.overdue),
-            "success_rate": None if rate is None or rate != rate else float(rate),
-            "mean_duration_seconds": None if mean is None or mean != mean else float(mean),
-            "last_run": last,
-        }
-    )

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from musiccharts_pipeline import settings
-from musiccharts_pipeline.serve import api, discover, pages, plans, watch
+from musiccharts_pipeline.serve import api, discover, pages, plans, subscriptions_api, watch
 from musiccharts_pipeline.serve.guard import RequestGuard
 from musiccharts_pipeline.serve.http import ApiError, json_response
 from musiccharts_pipeline.serve.readers import WarehouseUnavailable, reader_for
@@ -70,6 +70,7 @@ def create_app(
     app.add_middleware(RequestGuard, api_token=state.api_token, max_body=settings.max_body_bytes())
     app.include_router(discover.api_router)
     app.include_router(api.router)
+    app.include_router(subscriptions_api.router)
     app.include_router(watch.router)
     app.include_router(plans.router)
     app.include_router(discover.page_router)

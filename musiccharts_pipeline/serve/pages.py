@@ -13,14 +13,9 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from musiccharts_pipeline.dashboard.render import load_marts, render
+from musiccharts_pipeline.serve import audience_queries, queries
 from musiccharts_pipeline.serve import charts as draw
-from musiccharts_pipeline.serve import queries
-from musiccharts_pipeline.serve.api import (
-    State,
-    album_detail,
-    entity_detail,
-    resolve_ranking_date,
-)
+from musiccharts_pipeline.serve.api import album_detail, entity_detail, resolve_ranking_date
 from musiccharts_pipeline.serve.discover import find
 from musiccharts_pipeline.serve.http import (
     DEFAULT_LIMIT,
@@ -33,6 +28,7 @@ from musiccharts_pipeline.serve.http import (
     parse_text,
     parse_uuid,
 )
+from musiccharts_pipeline.serve.routing import State
 from musiccharts_pipeline.serve.state import ServeState
 from musiccharts_pipeline.sync import rules
 from musiccharts_pipeline.sync.movement import MOVEMENTS
@@ -173,7 +169,9 @@ def track_list(
 
 
 def _audience_svgs(wh, owner: str, uuid: str, start, end) -> list[dict]:
-    found = queries.audience(wh, owner, uuid, None, queries.SeriesWindow(start, end, 5000))
+    found = audience_queries.audience(
+        wh, owner, uuid, None, audience_queries.SeriesWindow(start, end, 5000)
+    )
     out = []
     for platform, s in found.items():
         fields = [("value", "followers" if owner == "artist" else "audience")]

@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from musiccharts_pipeline import settings
-from musiccharts_pipeline.serve.api import JsonOnly, State
 from musiccharts_pipeline.serve.http import ApiError, bad, json_response, parse_date, parse_slug
+from musiccharts_pipeline.serve.routing import JsonOnly, State
 from musiccharts_pipeline.soundcharts import errors as api_errors
 from musiccharts_pipeline.sync import plan as cost
 from musiccharts_pipeline.sync import rankings, rules

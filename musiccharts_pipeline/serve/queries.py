@@ -3,54 +3,20 @@ portable between DuckDB and PostgreSQL. Every value is a bound parameter."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
 
-import sqlalchemy as sa
-
+from musiccharts_pipeline.serve.sql import as_date, as_float, fetch_all, fetch_one, fetch_page
 from musiccharts_pipeline.sync import movement, rules
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
 S = SCHEMA
 
 
-def _rows(wh: Warehouse, sql: str, params: dict | None = None) -> list[dict[str, Any]]:
-    with wh.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.text(sql), params or {}).mappings()]
-
-
-def _one(wh: Warehouse, sql: str, params: dict | None = None) -> dict[str, Any] | None:
-    rows = _rows(wh, sql, params)
-    return rows[0] if rows else None
-
-
-def _page(
-    wh: Warehouse, sql: str, order: str, params: dict, limit: int, offset: int
-) -> tuple[int, list[dict]]:
-    """(total, one page) of a query: the total rides along as a window count; a page past the
-    end costs a second, counting query."""
-    rows = _rows(
-        wh,
-        f"SELECT q.*, count(*) OVER () AS total_rows FROM ({sql}) AS q "
-        f"ORDER BY {order} LIMIT :limit OFFSET :offset",
-        {**params, "limit": limit, "offset": offset},
-    )
-    if rows:
-        total = int(rows[0]["total_rows"])
-    else:
-        total = int(_one(wh, f"SELECT count(*) AS n FROM ({sql}) AS q", params)["n"])
-    for row in rows:
-        del row["total_rows"]
-    return total, rows
-
-
 # -- health and charts --------------------------------------------------------------------------
 
 
 def ping(wh: Warehouse) -> dict:
-    return _one(
+    return fetch_one(
         wh,
         f"SELECT (SELECT count(*) FROM {S}.chart_rankings) AS rankings, "
         f"(SELECT max(fetched_at) FROM {S}.chart_rankings) AS last_fetched_at",
@@ -59,7 +25,7 @@ def ping(wh: Warehouse) -> dict:
 
 def chart_exists(wh: Warehouse, slug: str) -> bool:
     return bool(
-        _one(
+        fetch_one(
             wh,
             f"SELECT 1 AS x FROM {S}.charts WHERE slug = :s UNION ALL "
             f"SELECT 1 FROM {S}.chart_subscriptions WHERE chart_slug = :s UNION ALL "
@@ -103,10 +69,10 @@ _CHARTS = f"""
 
 def charts(wh: Warehouse, today: dt.date, limit: int, offset: int) -> tuple[int, list[dict]]:
     """Every known chart (synced or subscribed) with its subscription and sync health."""
-    total, rows = _page(wh, _CHARTS, "chart_slug", {}, limit, offset)
+    total, rows = fetch_page(wh, _CHARTS, "chart_slug", {}, limit, offset)
     out = []
     for r in rows:
-        latest = _date(r["latest_ranking"])
+        latest = as_date(r["latest_ranking"])
         hours = r["custom_interval_hours"]
         subscription = None
         if r["subscribed"]:
@@ -143,7 +109,7 @@ def charts(wh: Warehouse, today: dt.date, limit: int, offset: int) -> tuple[int,
                     "rankings": int(r["rankings"]),
                     "overdue": overdue,
                     "success_rate": (int(r["successes"]) / attempts) if attempts else None,
-                    "mean_sync_seconds": _float(r["mean_seconds"]),
+                    "mean_sync_seconds": as_float(r["mean_seconds"]),
                     "last_sync_at": r["last_sync_at"],
                 },
             }
@@ -152,7 +118,7 @@ def charts(wh: Warehouse, today: dt.date, limit: int, offset: int) -> tuple[int,
 
 
 def chart(wh: Warehouse, slug: str) -> dict | None:
-    return _one(
+    return fetch_one(
         wh,
         f"SELECT slug AS chart_slug, name, platform, frequency, country_code, country_name "
         f"FROM {S}.charts WHERE slug = :s",
@@ -162,13 +128,13 @@ def chart(wh: Warehouse, slug: str) -> dict | None:
 
 def ranking_dates(wh: Warehouse, slug: str) -> list[dt.date]:
     """The stored ranking dates of a chart, newest first."""
-    rows = _rows(
+    rows = fetch_all(
         wh,
         f"SELECT ranking_date FROM {S}.chart_rankings WHERE chart_slug = :s "
         "ORDER BY ranking_date DESC",
         {"s": slug},
     )
-    return [_date(r["ranking_date"]) for r in rows]
+    return [as_date(r["ranking_date"]) for r in rows]
 
 
 #: One ranking with each entry's movement against the chart's previous stored ranking (the
@@ -231,23 +197,23 @@ RANKING_COLUMNS = (
 
 
 def previous_ranking_date(wh: Warehouse, slug: str, date: dt.date) -> dt.date | None:
-    row = _one(
+    row = fetch_one(
         wh,
         f"SELECT max(ranking_date) AS d FROM {S}.chart_rankings "
         "WHERE chart_slug = :s AND ranking_date < :d",
         {"s": slug, "d": date},
     )
-    return _date(row["d"])
+    return as_date(row["d"])
 
 
 def ranking(
     wh: Warehouse, slug: str, date: dt.date, limit: int, offset: int
 ) -> tuple[int, list[dict]]:
-    return _page(wh, _RANKING, "position", {"slug": slug, "date": date}, limit, offset)
+    return fetch_page(wh, _RANKING, "position", {"slug": slug, "date": date}, limit, offset)
 
 
 def movement_counts(wh: Warehouse, slug: str, date: dt.date) -> dict[str, int]:
-    rows = _rows(
+    rows = fetch_all(
         wh,
         f"SELECT movement, count(*) AS n FROM ({_RANKING}) AS q GROUP BY movement",
         {"slug": slug, "date": date},
@@ -306,12 +272,12 @@ def tracks(
         f"FROM {S}.tracks AS t LEFT JOIN {S}.artists AS a ON a.uuid = t.primary_artist_uuid"
         + (" WHERE " + " AND ".join(where) if where else "")
     )
-    return _page(wh, sql, "name, uuid", params, limit, offset)
+    return fetch_page(wh, sql, "name, uuid", params, limit, offset)
 
 
 def track(wh: Warehouse, uuid: str) -> dict | None:
     """A track's metadata; a track seen only in rankings (metadata not fetched) by its entry."""
-    row = _one(
+    row = fetch_one(
         wh,
         "SELECT uuid, name, slug, credit_name, image_url, app_url, release_date, duration, isrc, "
         "label, explicit, language_code, primary_artist_uuid, primary_genre, "
@@ -319,7 +285,7 @@ def track(wh: Warehouse, uuid: str) -> dict | None:
         {"u": uuid},
     )
     if row is None:
-        row = _one(
+        row = fetch_one(
             wh,
             "SELECT song_uuid AS uuid, max(song_name) AS name, max(credit_name) AS credit_name "
             f"FROM {S}.chart_ranking_entries WHERE song_uuid = :u GROUP BY song_uuid",
@@ -329,7 +295,7 @@ def track(wh: Warehouse, uuid: str) -> dict | None:
 
 
 def track_artists(wh: Warehouse, uuid: str) -> list[dict]:
-    return _rows(
+    return fetch_all(
         wh,
         "SELECT ta.artist_uuid AS uuid, a.name, ta.position, ta.is_primary "
         f"FROM {S}.track_artists AS ta LEFT JOIN {S}.artists AS a ON a.uuid = ta.artist_uuid "
@@ -343,7 +309,7 @@ def track_genres(wh: Warehouse, uuid: str) -> list[dict]:
 
 
 def _owner_genres(wh: Warehouse, owner: str, uuid: str) -> list[dict]:
-    return _rows(
+    return fetch_all(
         wh,
         "SELECT g.id, g.name, g.slug, g.level, g.parent_id, o.is_primary "
         f"FROM {S}.{owner}_genres AS o JOIN {S}.genres AS g ON g.id = o.genre_id "
@@ -354,7 +320,7 @@ def _owner_genres(wh: Warehouse, owner: str, uuid: str) -> list[dict]:
 
 def track_chart_history(wh: Warehouse, uuid: str) -> list[dict]:
     """Per chart: appearances, best position, first and last date, position on the last."""
-    return _rows(
+    return fetch_all(
         wh,
         f"""
         WITH per_chart AS (
@@ -376,7 +342,7 @@ def track_chart_history(wh: Warehouse, uuid: str) -> list[dict]:
 
 
 def artist(wh: Warehouse, uuid: str) -> dict | None:
-    return _one(
+    return fetch_one(
         wh,
         "SELECT uuid, slug, name, app_url, image_url, country_code, gender, artist_type, "
         f"career_stage, metadata_fetched_at, audience_fetched_at FROM {S}.artists WHERE uuid = :u",
@@ -390,7 +356,7 @@ def artist_genres(wh: Warehouse, uuid: str) -> list[dict]:
 
 def artist_tracks(wh: Warehouse, uuid: str) -> list[dict]:
     """The artist's tracks with their best chart position and appearances."""
-    return _rows(
+    return fetch_all(
         wh,
         f"""
         WITH charted AS (
@@ -413,7 +379,7 @@ def artist_tracks(wh: Warehouse, uuid: str) -> list[dict]:
 
 def genres(wh: Warehouse) -> list[dict]:
     """Every genre with its track count (a root's takes in its sub-genres')."""
-    return _rows(
+    return fetch_all(
         wh,
         f"""
         SELECT g.id, g.name, g.slug, g.parent_id, g.level, g.soundcharts_root,
@@ -434,147 +400,15 @@ def genre_tree(rows: list[dict]) -> list[dict]:
     return list(roots.values())
 
 
-# -- audience -------------------------------------------------------------------------------------
-
-#: A track's points per platform and date, its identifiers summed (as track_audience_daily
-#: does); an artist's followers and monthly listeners (two tables), one row each.
-_TRACK_POINTS = f"""
-    SELECT platform, date, sum(value) AS value FROM {S}.track_audience
-    WHERE track_uuid = :uuid {{platform}} GROUP BY platform, date ORDER BY platform, date
-"""
-_ARTIST_POINTS = f"""
-    SELECT platform, date, follower_count AS value, CAST(NULL AS BIGINT) AS listeners
-    FROM {S}.artist_audience WHERE artist_uuid = :uuid {{platform}}
-    UNION ALL
-    SELECT platform, date, CAST(NULL AS BIGINT), value
-    FROM {S}.artist_streaming WHERE artist_uuid = :uuid {{platform}}
-    ORDER BY platform, date
-"""
-
-
-@dataclasses.dataclass(frozen=True)
-class SeriesWindow:
-    """Which points of a series to answer: those dated in ``[start, end]`` (``None``: open),
-    ``limit`` of them from ``offset``."""
-
-    start: dt.date | None
-    end: dt.date | None
-    limit: int
-    offset: int = 0
-
-
-def audience(
-    wh: Warehouse, owner: str, uuid: str, platform: str | None, window: SeriesWindow
-) -> dict[str, dict]:
-    """{platform: {"total": points in the window, "series": [{date, value, daily, ...}]}} of a
-    track or an artist (artists: followers as ``value``, monthly listeners where stored).
-
-    One plain query reads the entity's whole series (a few hundred points per platform a year):
-    the day's change needs the point before the window, and DuckDB answers this query several
-    times faster than the same work as window functions."""
-    params: dict[str, Any] = {"uuid": uuid}
-    only = ""
-    if platform is not None:
-        only = "AND platform = :platform"
-        params["platform"] = platform
-    sql = (_TRACK_POINTS if owner == "track" else _ARTIST_POINTS).format(platform=only)
-    with wh.connect() as conn:
-        rows = conn.execute(sa.text(sql), params).fetchall()
-    return series_window(rows, owner == "artist", window)
-
-
-def series_window(
-    rows: Sequence[Sequence], listeners: bool, window: SeriesWindow
-) -> dict[str, dict]:
-    """Pure: (platform, date, value[, listeners]) rows sorted by platform and date -> each
-    platform's points in the window's dates, paged, with ``daily``: the change of ``value``
-    from the platform's previous point that has one (before the window too)."""
-    start, end = window.start, window.end
-    merged: dict[str, dict[dt.date, dict]] = {}
-    for row in rows:
-        day = _date(row[1])
-        point = merged.setdefault(row[0], {}).setdefault(
-            day,
-            {
-                "date": day,
-                "value": None,
-                "daily": None,
-                **({"listeners": None} if listeners else {}),
-            },
-        )
-        if row[2] is not None:
-            point["value"] = int(row[2])
-        if listeners and row[3] is not None:
-            point["listeners"] = int(row[3])
-    out = {}
-    for name, points in merged.items():
-        previous = None
-        inside = []
-        for day in sorted(points):
-            point = points[day]
-            if point["value"] is not None:
-                if previous is not None:
-                    point["daily"] = point["value"] - previous
-                previous = point["value"]
-            if (start is None or day >= start) and (end is None or day <= end):
-                inside.append(point)
-        first = window.offset
-        out[name] = {"total": len(inside), "series": inside[first : first + window.limit]}
-    return out
-
-
-def audience_platforms(wh: Warehouse, owner: str, uuid: str) -> dict[str, dict]:
-    """{platform: {points, first_date, last_date}} of the series an entity has."""
-    if owner == "track":
-        sql = (
-            "SELECT platform, count(DISTINCT date) AS points, min(date) AS first_date, "
-            f"max(date) AS last_date FROM {S}.track_audience WHERE track_uuid = :u "
-            "GROUP BY platform"
-        )
-    else:
-        sql = (
-            "SELECT platform, count(DISTINCT date) AS points, min(date) AS first_date, "
-            "max(date) AS last_date FROM ("
-            f"SELECT platform, date FROM {S}.artist_audience WHERE artist_uuid = :u UNION ALL "
-            f"SELECT platform, date FROM {S}.artist_streaming WHERE artist_uuid = :u) AS p "
-            "GROUP BY platform"
-        )
-    return {
-        r["platform"]: {
-            "points": int(r["points"]),
-            "first_date": _date(r["first_date"]),
-            "last_date": _date(r["last_date"]),
-        }
-        for r in sorted(_rows(wh, sql, {"u": uuid}), key=lambda r: r["platform"])
-    }
-
-
 # -- subscriptions ----------------------------------------------------------------------------
 
 
 def last_sync(wh: Warehouse, slug: str) -> dict | None:
     """The chart's newest sync log row: the last run that synced it."""
-    return _one(
+    return fetch_one(
         wh,
         "SELECT run_id, ranking_date, status, started_at, finished_at, duration_seconds, error "
         f"FROM {S}.chart_sync_log WHERE chart_slug = :s "
         "ORDER BY started_at DESC NULLS LAST, finished_at DESC NULLS LAST LIMIT 1",
         {"s": slug},
     )
-
-
-# -- values -------------------------------------------------------------------------------------
-
-
-def _date(value) -> dt.date | None:
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def _float(value) -> float | None:
-    return None if value is None else float(value)

@@ -9,8 +9,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from musiccharts_pipeline.serve import dagster_runs
-from musiccharts_pipeline.serve.api import JsonOnly, State, Writer
 from musiccharts_pipeline.serve.http import ApiError, bad, json_response, not_found
+from musiccharts_pipeline.serve.routing import JsonOnly, State, Writer
 from musiccharts_pipeline.sync import watchlist
 
 router = APIRouter(prefix="/api")
