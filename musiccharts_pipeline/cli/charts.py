@@ -258,6 +258,7 @@ def _cmd_charts_status(args: argparse.Namespace) -> int:
             "active",
             "latest_ranking",
             "rankings",
+            "state",
             "overdue",
             "success_rate",
             "mean_seconds",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from musiccharts_pipeline.serve.sql import as_date, as_float, fetch_all, fetch_one, fetch_page
-from musiccharts_pipeline.sync import movement, rules
+from musiccharts_pipeline.sync import health, movement, rules
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
 
 S = SCHEMA
@@ -86,14 +86,14 @@ def charts(wh: Warehouse, today: dt.date, limit: int, offset: int) -> tuple[int,
                 "priority_platforms": [p for p in (r["priority_platforms"] or "").split(",") if p],
             }
         overdue = rules.overdue(r["frequency"] or "daily", latest, today, hours)
-        if latest is None:
-            state = "never synced"
-        elif subscription and not subscription["is_active"]:
-            state = "paused"
-        elif not subscription:
-            state = "not subscribed"
-        else:
-            state = "overdue" if overdue else "healthy"
+        state = health.chart_state(
+            latest,
+            today,
+            r["frequency"],
+            hours,
+            subscribed=subscription is not None,
+            active=bool(subscription and subscription["is_active"]),
+        )
         attempts = int(r["attempts"] or 0)
         out.append(
             {

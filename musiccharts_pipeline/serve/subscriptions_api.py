@@ -212,6 +212,7 @@ def subscription_status(st: State, slug: str) -> Response:
             "is_active": bool(row.active),
             "latest_ranking": row.latest_ranking,
             "rankings": int(row.rankings),
+            "state": row.state,
             "overdue": bool(row.overdue),
             "success_rate": None if rate is None or rate != rate else float(rate),
             "mean_duration_seconds": None if mean is None or mean != mean else float(mean),

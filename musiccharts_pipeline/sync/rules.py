@@ -17,6 +17,8 @@ AUDIENCE_LOOKBACK_DAYS = 90  # first audience fetch of an entity: one ≤90-day 
 RECENT_DAYS = 7  # how far back the sensor looks for rankings published late
 
 FREQUENCIES = ("daily", "weekly", "monthly", "custom")
+#: Days past one publication period before a chart counts as overdue.
+GRACE_DAYS = 2
 PERIOD = {
     "daily": dt.timedelta(days=1),
     "weekly": dt.timedelta(days=7),
@@ -78,7 +80,9 @@ def period(frequency: str, custom_hours: int | None = None) -> dt.timedelta:
     return PERIOD.get(frequency, PERIOD["daily"])
 
 
-def lookback_days(frequency: str, custom_hours: int | None = None, grace_days: int = 2) -> int:
+def lookback_days(
+    frequency: str, custom_hours: int | None = None, grace_days: int = GRACE_DAYS
+) -> int:
     """How far back the sensor looks for rankings: the recent days published late, and at
     least one period plus grace, so a weekly or monthly chart's newest publication is in view."""
     span = period(frequency, custom_hours) + dt.timedelta(days=grace_days)
@@ -134,11 +138,13 @@ def overdue(
     latest: dt.date | None,
     today: dt.date,
     custom_hours: int | None = None,
-    grace_days: int = 2,
+    grace_days: int = GRACE_DAYS,
 ) -> bool:
-    """A chart is overdue when its newest stored ranking is older than one period plus grace."""
-    span = period(frequency, custom_hours)
-    return latest is None or latest < today - span - dt.timedelta(days=grace_days)
+    """A chart is overdue when its newest stored ranking is older than one period plus grace,
+    counted in whole days of age against the period in days (a custom interval's hours as a
+    fraction of a day), as the dbt macro ``chart_sync_state`` counts them."""
+    days = period(frequency, custom_hours) / dt.timedelta(days=1)
+    return latest is None or (today - latest).days > days + grace_days
 
 
 def _naive(value: dt.datetime) -> dt.datetime:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from musiccharts_pipeline.soundcharts import SoundChartsClient, errors
 from musiccharts_pipeline.soundcharts.platforms import AUDIENCE_PLATFORMS
+from musiccharts_pipeline.sync import health
 from musiccharts_pipeline.sync.audience import DEFAULT_PRIORITY_PLATFORMS
 from musiccharts_pipeline.sync.rules import FREQUENCIES, overdue, utcnow, validate_slug
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse
@@ -217,7 +218,8 @@ def seed_defaults(
 
 
 def sync_status(wh: Warehouse, today: dt.date) -> pd.DataFrame:
-    """Per subscription: newest stored ranking, rankings stored, success rate, mean duration."""
+    """Per subscription: newest stored ranking, rankings stored, its state (sync/health.py),
+    whether it is overdue, success rate, mean duration."""
     frame = wh.read_frame(f"""
         SELECT s.chart_slug, s.frequency, s.custom_interval_hours, s.active,
                (SELECT max(r.ranking_date) FROM {SCHEMA}.chart_rankings r
@@ -236,15 +238,14 @@ def sync_status(wh: Warehouse, today: dt.date) -> pd.DataFrame:
     frame["latest_ranking"] = [
         None if pd.isna(v) else pd.Timestamp(v).date() for v in frame.latest_ranking
     ]
+    hours = [None if pd.isna(v) else int(v) for v in frame.custom_interval_hours]
+    frame["state"] = [
+        health.chart_state(r.latest_ranking, today, r.frequency, h, True, bool(r.active))
+        for r, h in zip(frame.itertuples(), hours, strict=True)
+    ]
     frame["overdue"] = [
-        bool(r.active)
-        and overdue(
-            r.frequency,
-            r.latest_ranking,
-            today,
-            None if pd.isna(r.custom_interval_hours) else int(r.custom_interval_hours),
-        )
-        for r in frame.itertuples()
+        bool(r.active) and overdue(r.frequency, r.latest_ranking, today, h)
+        for r, h in zip(frame.itertuples(), hours, strict=True)
     ]
     frame["success_rate"] = [
         (r.successes / r.attempts) if r.attempts else None for r in frame.itertuples()

@@ -1,6 +1,7 @@
 -- Per chart: whether it received a ranking within its frequency, overdue, sync success and speed.
 -- Every chart that was synced or is subscribed: a subscription with no ranking yet is
--- "never synced", and counts as unhealthy.
+-- "never synced", and counts as unhealthy. The state is the chart_sync_state macro
+-- (musiccharts_pipeline/sync/health.py's rule, tested against it).
 with charts as (
     select
         coalesce(c.chart_slug, s.chart_slug) as chart_slug,
@@ -8,6 +9,7 @@ with charts as (
         coalesce(c.platform, s.platform) as platform,
         coalesce(s.frequency, c.frequency) as frequency,
         s.custom_interval_hours,
+        s.chart_slug is not null as has_subscription,
         coalesce(s.is_active, false) as is_subscribed
     from {{ ref('stg_charts') }} as c
     full outer join {{ ref('stg_chart_subscriptions') }} as s on c.chart_slug = s.chart_slug
@@ -36,13 +38,7 @@ scored as (
         latest.latest_ranking_date,
         coalesce(latest.rankings, 0) as rankings,
         {{ days_between('latest.latest_ranking_date', 'current_date') }} as days_since_latest,
-        case charts.frequency
-            when 'weekly' then 7
-            when 'monthly' then 31
-            -- hours as a fraction of a day, as sync/rules.py's overdue() counts them
-            when 'custom' then coalesce(charts.custom_interval_hours, 24) / 24.0
-            else 1
-        end as period_days,
+        {{ chart_period_days('charts.frequency', 'charts.custom_interval_hours') }} as period_days,
         syncs.successful_syncs,
         syncs.attempted_syncs,
         syncs.mean_sync_seconds,
@@ -63,12 +59,10 @@ select
     days_since_latest,
     coalesce(days_since_latest <= period_days, false) as is_active,
     coalesce(days_since_latest > period_days + 2, true) as is_overdue,
-    case
-        when latest_ranking_date is null then 'never synced'
-        when days_since_latest > period_days + 2 then 'overdue'
-        when days_since_latest <= period_days then 'healthy'
-        else 'late'
-    end as sync_state,
+    {{ chart_sync_state(
+        'days_since_latest', 'frequency', 'custom_interval_hours', 'has_subscription',
+        'is_subscribed'
+    ) }} as sync_state,
     case when attempted_syncs > 0
         then round(cast(100.0 * successful_syncs / attempted_syncs as numeric), 1) end
         as sync_success_pct,
