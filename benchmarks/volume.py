@@ -45,7 +45,15 @@ from musiccharts_pipeline.soundcharts.simulator.world import (  # noqa: E402
     LAST,
     WORDS,
 )
-from musiccharts_pipeline.sync.genres import genre_rows  # noqa: E402
+from musiccharts_pipeline.sync.artists import write_artists  # noqa: E402
+from musiccharts_pipeline.sync.audience import (  # noqa: E402
+    ARTIST_SERIES_KEYS,
+    TRACK_AUDIENCE_KEYS,
+    missing_windows,
+    write_batch,
+)
+from musiccharts_pipeline.sync.batching import start_sync  # noqa: E402
+from musiccharts_pipeline.sync.genres import derive_genres, genre_rows  # noqa: E402
 from musiccharts_pipeline.sync.rules import (  # noqa: E402
     AUDIENCE_LOOKBACK_DAYS,
     AUDIENCE_MAX_AGE,
@@ -54,6 +62,7 @@ from musiccharts_pipeline.sync.rules import (  # noqa: E402
     utcnow,
 )
 from musiccharts_pipeline.sync.subscriptions import Subscription  # noqa: E402
+from musiccharts_pipeline.sync.tracks import write_tracks as write_track_metadata  # noqa: E402
 from musiccharts_pipeline.warehouse import SCHEMA, Warehouse  # noqa: E402
 
 SIZE = 50  # entries per ranking
@@ -66,6 +75,7 @@ ARTIST_PLATFORMS = ("spotify", "youtube")  # followers and listeners on each
 ROOTS = list(GENRES)
 KEYS = ["chart_slug", "ranking_date"]  # a ranking
 LOOKBACK = dt.timedelta(days=AUDIENCE_LOOKBACK_DAYS - 1)  # a first fetch: 90 days to today
+META = METADATA_MAX_AGE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -541,9 +551,11 @@ class World:
         backfill: Iterable[tuple[str, dt.date]] = (),
         now: dt.datetime | None = None,
     ) -> dict:
-        """What one day of syncs writes: the rankings published on ``day`` (and the backfilled
-        keys), then, as the cascade does, the metadata of new or stale songs and artists and
-        the audience points not stored yet."""
+        """What one day of syncs writes, through the sync package's own rules and writers: the
+        rankings published on ``day`` (and the backfilled keys), then, as the cascade does, the
+        metadata of the songs and artists due (``start_sync``: new or older than 30 days) with
+        their genres derived from it, and the audience of those due (7 days) over the windows
+        not stored yet (``missing_windows``), written batch by batch (``write_batch``)."""
         now = now or utcnow()
         keys = self.published(day) + list(backfill)
         entries = self.entries(keys)
@@ -554,66 +566,114 @@ class World:
             wh.replace_partitions(entries, "chart_ranking_entries", KEYS, conn=conn)
             log = sync_log(keys, dict.fromkeys(keys, now), "success")
             wh.upsert(log, "chart_sync_log", ["run_id", *KEYS], conn=conn)
-        index = pd.Series(np.arange(len(self.song_uuid)), index=self.song_uuid)
-        songs = np.unique(index[entries.song_uuid].to_numpy())
-        tracks_due = _due(wh, "tracks", self.song_uuid, songs, now)
-        self.write_tracks(wh, tracks_due["metadata"], now)
-        artists_due = _due(wh, "artists", self.artist_uuid, self.artists_of(songs), now)
-        fetched = artists_due["metadata"]
+        song_index = pd.Series(np.arange(len(self.song_uuid)), index=self.song_uuid)
+        artist_index = pd.Series(np.arange(len(self.artist_uuid)), index=self.artist_uuid)
+        songs = np.unique(song_index[entries.song_uuid].to_numpy())
+        due = start_sync(wh, "tracks", "metadata_fetched_at", self.song_uuid[songs], now, META)[0]
+        tracks_due = song_index[due].to_numpy()
+        self.write_tracks(wh, tracks_due, now)
+        artists = np.unique(self.artists_of(songs))
+        due = start_sync(wh, "artists", "metadata_fetched_at", self.artist_uuid[artists], now, META)
+        fetched = artist_index[due[0]].to_numpy()
         if len(fetched):
-            wh.upsert(self.artist_frame(fetched, now), "artists", ["uuid"])
-            wh.upsert(
-                self.artist_genre_frame(fetched), "artist_genres", ["artist_uuid", "genre_id"]
-            )
-        points = self.write_audience(wh, tracks_due["audience"], artists_due["audience"], day, now)
+            write_artists(wh, self.artists(fetched), now)
+            derive_genres(wh, [], self.artist_uuid[fetched])
+        track_audience = start_sync(
+            wh, "tracks", "audience_fetched_at", self.song_uuid[songs], now, AUDIENCE_MAX_AGE
+        )[0]
+        artist_audience = start_sync(
+            wh, "artists", "audience_fetched_at", self.artist_uuid[artists], now, AUDIENCE_MAX_AGE
+        )[0]
+        points = self.write_audience(
+            wh,
+            song_index[track_audience].to_numpy(),
+            artist_index[artist_audience].to_numpy(),
+            day,
+            now,
+        )
         return {
             "rankings": len(keys),
             "ranking_entries": len(entries),
-            "tracks_fetched": len(tracks_due["metadata"]),
+            "tracks_fetched": len(tracks_due),
             "artists_fetched": len(fetched),
             "audience_points": points,
         }
 
+    def songs(self, songs: np.ndarray) -> list[m.Song]:
+        """The songs as the API describes them (the payload the tracks asset receives)."""
+        out = []
+        for i in songs:
+            credited = [self.song_artist[i]] + (
+                [self.song_feat[i]] if self.song_feat[i] >= 0 else []
+            )
+            payload = {
+                "uuid": self.song_uuid[i],
+                "name": self.song_name[i],
+                "slug": slugify(self.song_name[i]),
+                "creditName": self.credit(np.array([i]))[0],
+                "releaseDate": f"{self.song_release[i]}T00:00:00+00:00",
+                "duration": int(self.song_duration[i]),
+                "isrc": {"value": f"QZ{self.seed % 100:02d}{i:08d}"},
+                "labels": [{"name": LABELS[self.song_label[i]][0]}],
+                "artists": [
+                    {
+                        "uuid": self.artist_uuid[a],
+                        "name": self.artist_name[a],
+                        "slug": slugify(self.artist_name[a]),
+                    }
+                    for a in credited
+                ],
+                "mainArtists": [{"uuid": self.artist_uuid[self.song_artist[i]]}],
+                "genres": [g.model_dump() for g in self.song_genres(i)],
+            }
+            out.append(m.Song.model_validate(payload))
+        return out
+
+    def artists(self, artists: np.ndarray) -> list[m.Artist]:
+        """The artists as the API describes them (the payload the artists asset receives)."""
+        stages = ("superstar", "mainstream", "mid-level", "developing")
+        return [
+            m.Artist.model_validate(
+                {
+                    "uuid": self.artist_uuid[a],
+                    "name": self.artist_name[a],
+                    "slug": slugify(self.artist_name[a]),
+                    "countryCode": self.artist_country[a],
+                    "careerStage": stages[a % 4],
+                    "genres": [{"root": ROOTS[self.artist_root[a]], "sub": []}],
+                }
+            )
+            for a in artists
+        ]
+
     def write_tracks(self, wh: Warehouse, songs: np.ndarray, now: dt.datetime) -> None:
-        """Track metadata as the tracks and genres assets write it: the rows, their artist links
-        (and artist stubs) and their genres, replaced."""
+        """Track metadata as the tracks asset writes it (``sync.tracks.write_tracks``: rows,
+        artist links, artist stubs), then its genres as the genres asset derives them."""
         if not len(songs):
             return
-        links, genres = self.link_frames(songs)
-        uuids = list(self.song_uuid[songs])
-        with wh.transaction() as conn:
-            wh.upsert(self.track_frame(songs, now), "tracks", ["uuid"], conn=conn)
-            for table, frame in (("track_artists", links), ("track_genres", genres)):
-                delete = f"DELETE FROM {SCHEMA}.{table} WHERE track_uuid IN :u"
-                wh.execute(delete, {"u": uuids}, conn=conn)
-                wh.upsert(frame, table, list(frame.columns[:2]), conn=conn)
-            wh.upsert(self.artist_frame(self.artists_of(songs)), "artists", ["uuid"], conn=conn)
+        write_track_metadata(wh, self.songs(songs), now)
+        derive_genres(wh, self.song_uuid[songs], [])
 
     def write_audience(self, wh, songs, artists, day: dt.date, now: dt.datetime) -> int:
-        """Points from the day after the last stored one (or the first 90-day window) to
-        ``day``, and the fetch time; returns the points written."""
+        """The points of the windows not stored yet up to ``day`` (the sync's own window rule),
+        with each batch's fetch time, as the audience assets write them; returns the points."""
         points = 0
         if len(songs):
             uuids = self.song_uuid[songs]
-            starts = _audience_starts(wh, "track_audience", "track_uuid", uuids, day)
+            starts = _starts(wh, "track_audience", "track_uuid", uuids, day)
             frame = self.track_audience(songs, starts, np.full(len(songs), np.datetime64(day)))
-            with wh.transaction() as conn:
-                points += wh.upsert(frame, "track_audience", list(frame.columns[:4]), conn=conn)
-                fetched = pd.DataFrame({"uuid": uuids, "audience_fetched_at": now})
-                wh.upsert(fetched, "tracks", ["uuid"], conn=conn)
+            series = [("track_audience", frame, TRACK_AUDIENCE_KEYS)]
+            points += write_batch(wh, "tracks", list(uuids), now, series)
         if len(artists):
             uuids = self.artist_uuid[artists]
-            starts = _audience_starts(wh, "artist_streaming", "artist_uuid", uuids, day)
+            starts = _starts(wh, "artist_streaming", "artist_uuid", uuids, day)
             ends = np.full(len(artists), np.datetime64(day))
-            with wh.transaction() as conn:
-                for frame, table in zip(
-                    self.artist_audience(artists, starts, ends),
-                    ("artist_audience", "artist_streaming"),
-                    strict=True,
-                ):
-                    points += wh.upsert(frame, table, list(frame.columns[:3]), conn=conn)
-                fetched = pd.DataFrame({"uuid": uuids, "audience_fetched_at": now})
-                wh.upsert(fetched, "artists", ["uuid"], conn=conn)
+            followers, listeners = self.artist_audience(artists, starts, ends)
+            series = [
+                ("artist_audience", followers, ARTIST_SERIES_KEYS),
+                ("artist_streaming", listeners, ARTIST_SERIES_KEYS),
+            ]
+            points += write_batch(wh, "artists", list(uuids), now, series)
         return points
 
     def change_metadata(self, wh: Warehouse, now: dt.datetime | None = None) -> str:
@@ -673,30 +733,17 @@ def sync_log(keys, fetched: dict, status: str) -> pd.DataFrame:
     )
 
 
-def _due(wh: Warehouse, table: str, uuids: np.ndarray, owners: np.ndarray, now) -> dict:
-    """The owners whose metadata (30 days) and audience (7 days) the sync rules refetch."""
-    frame = wh.read_frame(
-        f"SELECT uuid, metadata_fetched_at, audience_fetched_at FROM {SCHEMA}.{table} "
-        "WHERE uuid IN :u",
-        {"u": list(uuids[owners]) or [""]},
-    ).set_index("uuid")
-    out = {}
-    for kind, max_age in (("metadata", METADATA_MAX_AGE), ("audience", AUDIENCE_MAX_AGE)):
-        fetched = pd.to_datetime(frame[f"{kind}_fetched_at"].reindex(uuids[owners]))
-        out[kind] = owners[(fetched.isna() | (fetched < now - max_age)).to_numpy()]
-    return out
-
-
-def _audience_starts(wh: Warehouse, table: str, owner: str, uuids, day: dt.date) -> np.ndarray:
-    frame = wh.read_frame(
-        f"SELECT {owner} AS uuid, max(date) AS last FROM {SCHEMA}.{table} "
-        f"WHERE {owner} IN :u GROUP BY {owner}",
-        {"u": list(uuids)},
-    )
-    last = {r.uuid: pd.Timestamp(r.last).date() for r in frame.itertuples()}
-    first = day - LOOKBACK
-    starts = [last[u] + dt.timedelta(days=1) if u in last else first for u in uuids]
-    return np.array(starts, dtype="datetime64[D]")
+def _starts(wh: Warehouse, table: str, owner: str, uuids, day: dt.date) -> np.ndarray:
+    """Each entity's first date to fetch, by the sync's window rule (``missing_windows``: the
+    day after the last stored point, or the 90-day lookback); after ``day`` when none is due.
+    The volume's series share their dates across platforms, so one platform answers."""
+    platform = wh.scalar(f"SELECT min(platform) FROM {SCHEMA}.{table}") or "spotify"
+    uuids = [str(u) for u in uuids]
+    first = {
+        u: start for u, _, start, _ in missing_windows(wh, table, owner, uuids, [platform], day)
+    }
+    after = day + dt.timedelta(days=1)
+    return np.array([first.get(u, after) for u in uuids], dtype="datetime64[D]")
 
 
 def analyze(wh: Warehouse) -> None:

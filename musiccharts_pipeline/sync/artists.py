@@ -37,6 +37,11 @@ def artist_frame(artists: list[m.Artist], now: dt.datetime) -> pd.DataFrame:
     )
 
 
+def write_artists(wh: Warehouse, artists: list[m.Artist], now: dt.datetime) -> int:
+    """The artists' metadata rows (their genres are derived from it by the genres asset)."""
+    return wh.upsert(artist_frame(artists, now), "artists", ["uuid"])
+
+
 def sync_artists(
     client: SoundChartsClient,
     wh: Warehouse,
@@ -50,7 +55,7 @@ def sync_artists(
     fetched = {u for u in todo if known.get(u) is not None}
     for batch in chunks(todo):
         artists = fetch_found(client.artist, batch)
-        out.rows += wh.upsert(artist_frame(artists, now), "artists", ["uuid"])
+        out.rows += write_artists(wh, artists, now)
         out.count_fetched(batch, [a.uuid for a in artists], fetched)
     return out
 
