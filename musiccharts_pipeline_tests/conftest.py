@@ -8,6 +8,10 @@ import pytest
 
 from musiccharts_pipeline.warehouse import Warehouse
 
+#: The suite's tests start their own webhook receivers: none comes from the environment, so the
+#: definitions load as on a deployment without alerts (their sensors stopped by default).
+os.environ.pop("MUSICCHARTS_ALERT_WEBHOOK_URL", None)
+
 PG_DSN = os.environ.get("MUSICCHARTS_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

@@ -86,7 +86,17 @@ def test_pool_slot_claims_wait_for_each_other(pg_database, tmp_path, monkeypatch
             )
         )
         claimer.start()
-        time.sleep(1.0)
+        # the claim is waiting on the pool's advisory lock (PostgreSQL says so), not done
+        deadline = time.monotonic() + 30
+        with other.cursor() as cur:
+            while True:
+                cur.execute(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+                if cur.fetchone()[0]:
+                    break
+                assert claimer.is_alive() and time.monotonic() < deadline, "the claim never waited"
+                time.sleep(0.05)
         assert claimed == []  # still waiting for the lock
         with other.cursor() as cur:
             cur.execute("SELECT pg_advisory_unlock(%s)", (POOL_LOCK_KEY,))
@@ -157,11 +167,14 @@ def test_a_killed_run_worker_gives_its_pool_slot_back(pg_database, tmp_path, mon
             == 1
         )
         instance.report_run_failed(record.dagster_run)
-        time.sleep(2.5)
+        # the monitoring daemon's iteration frees the slots of a run ended the configured
+        # seconds ago: run it until the slot is free, with a deadline
         context = types.SimpleNamespace(instance=instance)
-        list(execute_concurrency_slots_iteration(context, logging.getLogger("test")))
-        info = instance.event_log_storage.get_concurrency_info("soundcharts_api")
-        assert info.active_slot_count == 0
+        deadline = time.monotonic() + 60
+        while instance.event_log_storage.get_concurrency_info("soundcharts_api").active_slot_count:
+            assert time.monotonic() < deadline, "the ended run's slot was never freed"
+            list(execute_concurrency_slots_iteration(context, logging.getLogger("test")))
+            time.sleep(0.2)
 
         @dg.asset(pool="soundcharts_api")
         def next_sync() -> int:

@@ -473,8 +473,14 @@ def _faults(topo: Topology, instance, wh, expected, databases, note) -> None:
         120,
         topo,
     )
-    time.sleep(5)
-    assert instance.get_run_by_id(queued).status == dg.DagsterRunStatus.QUEUED
+    # created QUEUED by the webserver; only the (dead) daemon's run queue could dequeue it
+    wait_for(
+        "the run to be queued",
+        lambda: instance.get_run_by_id(queued).status == dg.DagsterRunStatus.QUEUED,
+        30,
+        topo,
+        poll=0.2,
+    )
     note(f"run {queued[:8]} launched through the webserver while the daemon is down: QUEUED")
     topo.daemon.start()
     note("daemon restarted")
@@ -491,7 +497,17 @@ def _faults(topo: Topology, instance, wh, expected, databases, note) -> None:
         topo,
         poll=0.2,
     )[0]
-    time.sleep(2)
+    wait_for(  # killed mid-step, not while the run is still starting
+        "the sync run's first step to start",
+        lambda: (
+            instance.get_records_for_run(
+                victim.run_id, of_type=dg.DagsterEventType.STEP_START, limit=1
+            ).records
+        ),
+        120,
+        topo,
+        poll=0.2,
+    )
     topo.code_server.kill(signal.SIGKILL, whole_group=False)
     note(f"code server SIGKILLed while {victim.run_id[:8]} executes: {run_summary(instance)}")
     topo.code_server.env = {
