@@ -2,7 +2,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run dev serve test test-fast lint bench soak dagster-home browser topology
+.PHONY: install run dev serve test test-fast lint bench soak drill dagster-home browser topology
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -97,3 +97,10 @@ bench: install
 SOAK_ARGS ?=
 soak: install
 	$(BIN)/python benchmarks/soak.py $(SOAK_ARGS)
+
+# The fault drill (benchmarks/drill.py): the topology on PostgreSQL against the simulator, a run
+# worker, the daemon and the code server killed, an API outage, 5% errors; prints its table and
+# exits 1 on a loss, a duplicate, a leaked slot or a stuck run. DRILL_ARGS="--outage-minutes 2".
+DRILL_ARGS ?=
+drill: install
+	$(BIN)/python benchmarks/drill.py $(DRILL_ARGS)
