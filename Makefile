@@ -1,6 +1,8 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# Runs over a date range plan one event per asset, not one per partition (docs/operations.md)
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= true
 
 .PHONY: install run dev serve test test-fast lint bench soak drill dagster-home browser topology
 

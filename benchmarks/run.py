@@ -41,6 +41,7 @@ def steps(quick: bool) -> list[tuple[str, str, object]]:
         ("serve", "serve", lambda m: m.bench_serve(quick)),
         ("catalogue", "catalogue", lambda m: m.bench_catalogue(quick)),
         ("cascade tick", "cascade_tick", lambda m: m.bench_cascade_tick(quick)),
+        ("run creation", "run_creation", lambda m: m.bench_run_creation(quick)),
         ("plans", "plans", lambda m: m.bench_plans(quick)),
     ]
 

@@ -22,6 +22,9 @@ export MUSICCHARTS_CODE_SERVER_PORT="${MUSICCHARTS_CODE_SERVER_PORT:-4266}"
 WEBSERVER_HOST="${MUSICCHARTS_WEBSERVER_HOST:-127.0.0.1}"
 WEBSERVER_PORT="${MUSICCHARTS_WEBSERVER_PORT:-3000}"
 WORKSPACE="$ROOT/deploy/workspace.yaml"
+# The daemon and the webserver create runs: one planned-materialization event per asset for a
+# run over a date range, not one per partition (docs/operations.md)
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS="${DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS:-true}"
 
 case "${1:-all}" in
   prepare)
