@@ -72,7 +72,8 @@ def test_cascade_one_partition_matches_ground_truth(pipeline):
     assert set(levels.level) == {0, 1}
 
     meta = _meta(result, "tracks")
-    assert meta["created"] == 50 and meta["skipped_fresh"] == 0 and meta["api_calls"] == 50
+    assert meta["run_created"] == 50 and meta["run_skipped_fresh"] == 0
+    assert meta["run_api_calls"] == 50 == meta["api_calls"] == meta["tracks_fetched"]
     assert _meta(result, "chart_rankings")["rows_written"] == 50
     assert "| 1 |" in _meta(result, "chart_rankings")["preview"]
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
@@ -95,7 +96,8 @@ def test_rematerializing_gives_identical_tables_and_fetches_only_the_ranking(pip
     for table in first:
         pd.testing.assert_frame_equal(first[table], second[table], obj=table)
     assert dict(sim.successful_counts()) == {"available_rankings": 1, "ranking": 1}
-    assert _meta(result, "tracks")["skipped_fresh"] == 50
+    assert _meta(result, "tracks")["run_skipped_fresh"] == 50
+    assert _meta(result, "tracks")["tracks_fetched"] == 0
 
 
 def test_stale_metadata_is_fetched_again(pipeline):
@@ -111,7 +113,7 @@ def test_stale_metadata_is_fetched_again(pipeline):
     result = _run(pipeline, "top-50-fr", sim.world.today, selection=["tracks"])
     assert sim.successful_counts()["song"] == 5
     meta = _meta(result, "tracks")
-    assert meta["updated"] == 5 and meta["skipped_fresh"] == 45
+    assert meta["run_updated"] == 5 and meta["run_skipped_fresh"] == 45
 
 
 def test_date_range_in_one_run_fetches_shared_songs_once(pipeline):
@@ -129,6 +131,22 @@ def test_date_range_in_one_run_fetches_shared_songs_once(pipeline):
     assert sim.successful_counts()["song"] == len(songs)
     assert sim.successful_counts()["ranking"] == 5
     assert sim.successful_counts()["available_rankings"] == 1
+    # each partition carries its own figures: its ranking's songs, and the songs fetched for it
+    # (a song on several dates counted at the first); the run's totals are run_*
+    by_date = {}
+    for event in instance.get_records_for_run(
+        instance.get_run_records()[0].dagster_run.run_id,
+        of_type=dg.DagsterEventType.ASSET_MATERIALIZATION,
+    ).records:
+        materialization = event.event_log_entry.dagster_event.step_materialization_data
+        if materialization.materialization.asset_key == dg.AssetKey("tracks"):
+            meta = materialization.materialization.metadata
+            by_date[event.event_log_entry.dagster_event.partition] = meta
+    assert len(by_date) == 5
+    assert {m["tracks"].value for m in by_date.values()} == {50}
+    fetched = [by_date[k]["tracks_fetched"].value for k in sorted(by_date)]
+    assert fetched[0] == 50 and sum(fetched) == len(songs)
+    assert {m["run_created"].value for m in by_date.values()} == {len(songs)}
 
 
 def test_weekly_chart_non_publication_date_is_an_empty_marked_partition(pipeline):

@@ -8,7 +8,10 @@ from musiccharts_pipeline.assets.common import (
     dates_by_chart,
     entity_metadata,
     final_api_errors,
+    partition_figures,
+    partition_members,
     partitioned_asset,
+    run_totals,
     subscription_of,
 )
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
@@ -55,8 +58,9 @@ def track_audience(
         total.add(audience.sync_track_audience(client, wh, songs, platforms))
     songs = sorted({s for group in targets.values() for s in group})
     decreasing = decreasing_points(wh, songs)
+    partition_figures(context, partition_members(context, wh, "track"), total.uuids, "tracks")
     return dg.MaterializeResult(
-        metadata=entity_metadata(total, meter),
+        metadata=run_totals(entity_metadata(total, meter)),
         check_results=[
             dg.AssetCheckResult(
                 check_name="cumulative_never_decreases",
@@ -84,4 +88,5 @@ def artist_audience(
     for platforms, songs in audience_targets(context, wh).items():
         artist_uuids = artists_of_tracks(wh, songs)
         total.add(audience.sync_artist_audience(client, wh, artist_uuids, platforms))
-    return dg.MaterializeResult(metadata=entity_metadata(total, meter))
+    partition_figures(context, partition_members(context, wh, "artist"), total.uuids, "artists")
+    return dg.MaterializeResult(metadata=run_totals(entity_metadata(total, meter)))

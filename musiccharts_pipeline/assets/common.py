@@ -4,6 +4,7 @@ import collections
 import contextlib
 import datetime as dt
 import warnings
+from collections.abc import Iterable
 
 import dagster as dg
 
@@ -87,6 +88,55 @@ class ApiMeter:
 
 def entity_metadata(outcome: EntityOutcome, meter: ApiMeter, **extra) -> dict:
     return {**outcome.metadata(), **meter.metadata(), **extra}
+
+
+def run_totals(metadata: dict) -> dict:
+    """A run's totals as every partition's materialization carries them: named ``run_*`` (the
+    quota left is the API's own figure, read as such by the low-quota alert), beside each
+    partition's own figures (``partition_figures``)."""
+    return {k if k == "quota_remaining" else f"run_{k}": v for k, v in metadata.items()}
+
+
+def partition_members(context: dg.AssetExecutionContext, wh: Warehouse, owner: str) -> dict:
+    """{partition key: the songs (``owner="track"``) or artists of its ranking}, for the run's
+    partitions (a query per chart, one more for the artists)."""
+    from musiccharts_pipeline.partitions import chart_day_key
+    from musiccharts_pipeline.sync.artists import artists_by_track
+    from musiccharts_pipeline.sync.rankings import songs_by_date
+
+    members = {}
+    for slug, dates in dates_by_chart(context).items():
+        by_date = songs_by_date(wh, slug, dates)
+        for date in dates:
+            members[str(chart_day_key(slug, date))] = by_date.get(date, [])
+    if owner == "artist":
+        links = artists_by_track(wh, {s for songs in members.values() for s in songs})
+        members = {
+            key: sorted({a for s in songs for a in links.get(s, ())})
+            for key, songs in members.items()
+        }
+    return members
+
+
+def partition_figures(
+    context: dg.AssetExecutionContext,
+    members: dict[str, list[str]],
+    fetched: Iterable[str],
+    noun: str,
+    calls_per_fetch: int | None = None,
+) -> None:
+    """Each partition's own figures on its materialization: its ``noun`` (songs or artists of
+    its ranking) and how many of them this run fetched for it; an entity fetched once for the
+    whole run is counted at the first partition (chart, then date) that names it. With
+    ``calls_per_fetch``, the API calls those fetches made."""
+    done, seen = set(fetched), set()
+    for key in sorted(members):
+        here = [u for u in members[key] if u in done and u not in seen]
+        seen.update(here)
+        figures = {noun: len(members[key]), f"{noun}_fetched": len(here)}
+        if calls_per_fetch is not None:
+            figures["api_calls"] = calls_per_fetch * len(here)
+        context.add_asset_metadata(figures, partition_key=key)
 
 
 #: Failures a retry cannot fix: fail the step at once with the API's own explanation.

@@ -8,7 +8,10 @@ from musiccharts_pipeline.assets.common import (
     dates_by_chart,
     entity_metadata,
     final_api_errors,
+    partition_figures,
+    partition_members,
     partitioned_asset,
+    run_totals,
     subscription_of,
 )
 from musiccharts_pipeline.resources import SoundChartsResource, WarehouseResource
@@ -53,10 +56,10 @@ def tracks(
     songs, skipped = metadata_songs(context, wh)
     outcome = sync_tracks(client, wh, songs)
     missing = len(songs) - tracks_with_metadata(wh, songs)
+    partition_figures(context, partition_members(context, wh, "track"), outcome.uuids, "tracks", 1)
     return dg.MaterializeResult(
-        metadata=entity_metadata(
-            outcome, meter, charts_without_auto_metadata=dg.MetadataValue.json(skipped)
-        ),
+        metadata=run_totals(entity_metadata(outcome, meter))
+        | {"charts_without_auto_metadata": dg.MetadataValue.json(skipped)},
         check_results=[
             dg.AssetCheckResult(
                 check_name="entries_have_tracks",
@@ -78,4 +81,6 @@ def artists(
     meter = ApiMeter(client)
     songs, skipped = metadata_songs(context, wh)
     outcome = sync_artists(client, wh, artists_of_tracks(wh, songs))
-    return dg.MaterializeResult(metadata=entity_metadata(outcome, meter))
+    members = partition_members(context, wh, "artist")
+    partition_figures(context, members, outcome.uuids, "artists", 1)
+    return dg.MaterializeResult(metadata=run_totals(entity_metadata(outcome, meter)))

@@ -60,6 +60,21 @@ def sync_artists(
     return out
 
 
+def artists_by_track(wh: Warehouse, track_uuids: Iterable[str]) -> dict[str, list[str]]:
+    """Each track's credited artists (one query)."""
+    track_uuids = sorted(set(track_uuids))
+    if not track_uuids:
+        return {}
+    frame = wh.read_frame(
+        f"SELECT track_uuid, artist_uuid FROM {SCHEMA}.track_artists WHERE track_uuid IN :uuids",
+        {"uuids": track_uuids},
+    )
+    out: dict[str, list[str]] = {}
+    for track, artist in zip(frame.track_uuid, frame.artist_uuid, strict=True):
+        out.setdefault(track, []).append(artist)
+    return out
+
+
 def artists_of_tracks(wh: Warehouse, track_uuids: Iterable[str]) -> list[str]:
     track_uuids = sorted(set(track_uuids))
     if not track_uuids:

@@ -67,6 +67,19 @@ def songs_in(wh: Warehouse, slug: str, dates: list[dt.date]) -> list[str]:
     return sorted(frame.song_uuid)
 
 
+def songs_by_date(wh: Warehouse, slug: str, dates: list[dt.date]) -> dict[dt.date, list[str]]:
+    """Each date's songs in one chart's stored rankings (one query)."""
+    frame = wh.read_frame(
+        f"SELECT DISTINCT ranking_date, song_uuid FROM {SCHEMA}.chart_ranking_entries "
+        "WHERE chart_slug = :slug AND ranking_date IN :dates",
+        {"slug": slug, "dates": list(dates)},
+    )
+    out: dict[dt.date, list[str]] = {}
+    for date, song in zip(frame.ranking_date, frame.song_uuid, strict=True):
+        out.setdefault(pd.Timestamp(date).date(), []).append(song)
+    return {date: sorted(songs) for date, songs in out.items()}
+
+
 def broken_positions(wh: Warehouse, keys: list[tuple[str, dt.date]]) -> list[tuple[str, dt.date]]:
     """The (chart, date) rankings among ``keys`` whose positions are not exactly 1..n, unique:
     one grouped query, however many rankings a backfill wrote."""
