@@ -57,6 +57,21 @@ def _cmd_plan_backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plan_watch_import(args: argparse.Namespace) -> int:
+    from musiccharts_pipeline.cli.watch import read_import_file
+    from musiccharts_pipeline.sync import watchlist
+
+    try:
+        entries, report = watchlist.parse_csv(read_import_file(args.file))
+    except watchlist.WatchError as exc:
+        raise CliError(f"{args.file}: {exc}") from None
+    plan = cost.plan_watch_import(_warehouse(), entries, what=f"watch import {args.file}")
+    if report.bad:
+        plan.notes.append(f"{len(report.bad)} bad row(s) left out (`watch import` lists them)")
+    print("\n".join(plan.lines(cost.rate_ceiling())))
+    return 0
+
+
 def _cmd_plan_month(args: argparse.Namespace) -> int:
     if not 1 <= args.days <= 366:
         raise CliError(f"--days must be 1 to 366, got {args.days}")
@@ -80,6 +95,11 @@ def add_parser(sub) -> None:
     backfill.add_argument("--from", dest="start", required=True)
     backfill.add_argument("--to", dest="end", required=True)
     backfill.set_defaults(func=_cmd_plan_backfill)
+    watch = plan_sub.add_parser("watch", help="plan a watchlist change")
+    watch_sub = watch.add_subparsers(dest="plan_watch_command", required=True)
+    imported = watch_sub.add_parser("import", help="watching every row of an import file")
+    imported.add_argument("file")
+    imported.set_defaults(func=_cmd_plan_watch_import)
     month = plan_sub.add_parser(
         "month", help="the steady state of everything subscribed and watched"
     )

@@ -30,15 +30,20 @@ def _cmd_watch_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_import_file(path: str) -> str:
+    """An import file's text, or a one-line error naming it."""
+    try:
+        return open(path, encoding="utf-8-sig").read()  # noqa: SIM115 - read at once
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"{path} is not UTF-8 text") from None
+
+
 def _cmd_watch_import(args: argparse.Namespace) -> int:
     from musiccharts_pipeline.sync import watchlist
 
-    try:
-        text = open(args.file, encoding="utf-8-sig").read()  # noqa: SIM115 - read at once
-    except OSError as exc:
-        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise CliError(f"{args.file} is not UTF-8 text") from None
+    text = read_import_file(args.file)
     try:
         report = watchlist.import_csv(_warehouse(), text)
     except watchlist.WatchError as exc:

@@ -306,3 +306,83 @@ def _chart_rates(wh: Warehouse, slug: str) -> tuple[int, float]:
     first = frame.groupby("song_uuid").ranking_date.min()
     new = (first > dates[0]).sum()
     return size, new / (len(dates) - 1)
+
+
+#: A watched artist's catalogue size when the warehouse has listed none yet (songs).
+DEFAULT_CATALOGUE_SONGS = 100
+#: Albums fetched per track listed when the warehouse has listed too few to say (its single,
+#: its album, now and then a compilation; 1.76 in the simulator).
+DEFAULT_ALBUMS_PER_TRACK = 1.75
+
+
+def _albums_per_track(wh: Warehouse) -> float:
+    tracks = int(wh.scalar(f"SELECT count(DISTINCT track_uuid) FROM {SCHEMA}.track_albums") or 0)
+    if tracks < 50:
+        return DEFAULT_ALBUMS_PER_TRACK
+    albums = int(wh.scalar(f"SELECT count(DISTINCT album_uuid) FROM {SCHEMA}.track_albums"))
+    return albums / tracks
+
+
+def plan_watch_import(wh: Warehouse, entries: list, what: str = "watch import") -> Plan:
+    """The calls of the catalogue run after watching ``entries`` (``watchlist.Entry``): each new
+    ISRC resolved once; each new artist's catalogue listed (its size: the mean of the artists
+    listed so far); then, for every song not fresh in the warehouse, its metadata, its first
+    audience windows and its releases, and the same for the artists it brings. Entries already
+    watched cost nothing. Nothing is asked of the API."""
+    from musiccharts_pipeline.sync import watchlist
+
+    watched = watchlist.watched_keys(wh)
+    new = [e for e in entries if (e.kind, e.ident) not in watched]
+    isrcs = sorted(e.ident for e in new if e.kind == watchlist.ISRC)
+    songs = sorted(e.ident for e in new if e.kind == watchlist.SONG)
+    artists = sorted(e.ident for e in new if e.kind == watchlist.ARTIST)
+    since = rules.utcnow() - rules.METADATA_MAX_AGE
+    fresh_isrcs = set()
+    if isrcs:
+        frame = wh.read_frame(
+            f"SELECT isrc FROM {SCHEMA}.tracks WHERE isrc IN :i AND metadata_fetched_at >= :t",
+            {"i": isrcs, "t": since},
+        )
+        fresh_isrcs = set(frame.isrc)
+    fresh = _fresh_songs(wh, set(songs), rules.utcnow())
+    listed = wh.read_frame(
+        f"SELECT songs_listed FROM {SCHEMA}.watchlist WHERE kind = :k AND songs_listed > 0",
+        {"k": watchlist.ARTIST},
+    ).songs_listed
+    per_artist = float(listed.mean()) if len(listed) else DEFAULT_CATALOGUE_SONGS
+    new_songs = (
+        (len(isrcs) - len(fresh_isrcs)) + (len(songs) - len(fresh)) + per_artist * len(artists)
+    )
+    per_song = _artists_per_track(wh)
+    new_artists = new_songs * per_song + len(artists)
+    song_platforms = len([p for p in DEFAULT_PRIORITY_PLATFORMS if p in SONG_AUDIENCE_PLATFORMS])
+    artist_platforms = len(
+        [p for p in DEFAULT_PRIORITY_PLATFORMS if p in SOCIAL_PLATFORMS]
+        + [p for p in DEFAULT_PRIORITY_PLATFORMS if p in STREAMING_PLATFORMS]
+    )
+    # the albums asset lists the releases of every track with metadata that was never listed or
+    # was listed over 30 days ago (charting tracks included), the new songs' too
+    due_listings = int(
+        wh.scalar(
+            f"SELECT count(*) FROM {SCHEMA}.tracks WHERE metadata_fetched_at IS NOT NULL "
+            "AND (albums_fetched_at IS NULL OR albums_fetched_at < :t)",
+            {"t": since},
+        )
+        or 0
+    )
+    calls = {
+        "catalogue": len(isrcs) + len(artists) * _pages(round(per_artist)),
+        "song_metadata": new_songs,
+        "artist_metadata": new_artists,
+        "song_audience": new_songs * song_platforms,
+        "artist_audience": new_artists * artist_platforms,
+        "albums": (due_listings + new_songs) * (1 + _albums_per_track(wh)),
+    }
+    plan = Plan(what, {k: round(v) for k, v in calls.items()})
+    plan.notes.append(
+        f"{len(new)} new of {len(entries)} entries ({len(isrcs)} ISRCs, {len(songs)} songs, "
+        f"{len(artists)} artists); about {new_songs:,.0f} songs to fetch, {per_song:.2f} "
+        "artists per song (an upper bound: artists the warehouse has are not fetched again); "
+        f"{due_listings:,} stored tracks' releases due for listing too"
+    )
+    return plan

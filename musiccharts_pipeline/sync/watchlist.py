@@ -151,6 +151,14 @@ def import_csv(wh: Warehouse, text: str, source: str = "import") -> ImportReport
     """Watch every good row of a CSV whose first row names its column (``isrc``, ``uuid`` /
     ``song_uuid``, or ``artist_uuid``); bad rows are reported by line number, good ones kept.
     A wrong header, or more than MAX_IMPORT_ROWS rows, refuses the file whole."""
+    good, report = parse_csv(text)
+    report.added, report.already = add(wh, good, source)
+    return report
+
+
+def parse_csv(text: str) -> tuple[list[Entry], ImportReport]:
+    """The good entries of an import file, and the report of its bad and duplicate rows (nothing
+    written: ``import_csv`` adds them, ``plan watch import`` prices them)."""
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
         raise WatchError("the file is empty: its first row must name the column (isrc, uuid)")
@@ -180,8 +188,7 @@ def import_csv(wh: Warehouse, text: str, source: str = "import") -> ImportReport
             continue
         seen.add(entry)
         good.append(entry)
-    report.added, report.already = add(wh, good, source)
-    return report
+    return good, report
 
 
 # -- the API side: what the watchlist assets do -------------------------------------------------
