@@ -42,6 +42,7 @@ def steps(quick: bool) -> list[tuple[str, str, object]]:
         ("catalogue", "catalogue", lambda m: m.bench_catalogue(quick)),
         ("cascade tick", "cascade_tick", lambda m: m.bench_cascade_tick(quick)),
         ("run creation", "run_creation", lambda m: m.bench_run_creation(quick)),
+        ("UI backfill", "ui_backfill", lambda m: m.bench_ui_backfill(quick)),
         ("plans", "plans", lambda m: m.bench_plans(quick)),
     ]
 
