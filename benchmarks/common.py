@@ -19,19 +19,29 @@ PG = "postgresql+psycopg2://postgres@127.0.0.1:5432/{db}"
 
 
 @contextlib.contextmanager
-def pg_database():
-    """A new, empty PostgreSQL database (its SQLAlchemy URL), dropped on exit."""
-    name = f"mc_bench_{uuid.uuid4().hex[:8]}"
+def pg_databases(*suffixes: str):
+    """New, empty PostgreSQL databases, one per suffix (their names), dropped on exit."""
+    tag = uuid.uuid4().hex[:8]
+    names = tuple(f"mc_bench_{tag}_{suffix}" for suffix in suffixes)
     admin = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
     admin.autocommit = True
     with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
+        for name in names:
+            cur.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield PG.format(db=name)
+        yield names
     finally:
         with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for name in names:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@contextlib.contextmanager
+def pg_database():
+    """A new, empty PostgreSQL database (its SQLAlchemy URL), dropped on exit."""
+    with pg_databases("db") as (name,):
+        yield PG.format(db=name)
 
 
 def fresh_pipeline(tmp: str, max_rps: float = 0, latency_ms: int = 0):

@@ -35,15 +35,14 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import dagster as dg
-import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.common import pg_databases  # noqa: E402
 from musiccharts_pipeline.partitions import first_day  # noqa: E402
 from musiccharts_pipeline.soundcharts import SoundChartsClient  # noqa: E402
 from musiccharts_pipeline.soundcharts.simulator import Simulator, SimulatorConfig  # noqa: E402
@@ -54,6 +53,7 @@ from musiccharts_pipeline.warehouse import SCHEMA, Warehouse  # noqa: E402
 from musiccharts_pipeline_tests.topology import (  # noqa: E402
     NOT_FINISHED,
     Topology,
+    analytics_after_last_sync,
     failure_reason,
     run_summary,
     wait_for,
@@ -151,20 +151,7 @@ class Drill:
         started after the last successful sync ended."""
         if any(not self.chart_done(s) for s in self.subscribed):
             return False
-        records = self.instance.get_run_records()
-        if any(r.dagster_run.status in NOT_FINISHED for r in records):
-            return False
-        synced = [
-            r.end_time or 0
-            for r in records
-            if r.dagster_run.job_name == "chart_sync" and r.dagster_run.is_success
-        ]
-        built = [
-            r.start_time or 0
-            for r in records
-            if r.dagster_run.job_name == "analytics" and r.dagster_run.is_success
-        ]
-        return bool(synced and built) and max(built) > max(synced)
+        return analytics_after_last_sync(self.instance)
 
     def slots_held(self) -> int:
         return self.instance.event_log_storage.get_concurrency_info(POOL).active_slot_count
@@ -412,24 +399,6 @@ def failures(verdict: dict) -> list[str]:
     return bad
 
 
-@contextlib.contextmanager
-def databases():
-    tag = uuid.uuid4().hex[:8]
-    names = (f"mc_drill_{tag}_dagster", f"mc_drill_{tag}_wh")
-    admin = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        for name in names:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield names
-    finally:
-        with admin.cursor() as cur:
-            for name in names:
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--outage-minutes", type=float, default=10)
@@ -450,7 +419,7 @@ def main(argv=None) -> int:
     ]:
         del os.environ[name]
     home = Path(tempfile.mkdtemp(prefix="musiccharts-drill-"))
-    with databases() as (storage_db, warehouse_db):
+    with pg_databases("dagster", "wh") as (storage_db, warehouse_db):
         drill = Drill(args, home, storage_db, warehouse_db)
         with serve(drill.simulator) as url:
             try:

@@ -10,18 +10,16 @@ synced), so every run counted is the backfill's."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import os
 import shutil
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import dagster as dg
-import psycopg2
 
+from benchmarks.common import pg_databases
 from musiccharts_pipeline.partitions import chart_day_key, charts
 from musiccharts_pipeline.soundcharts import SoundChartsClient
 from musiccharts_pipeline.soundcharts.simulator import Simulator
@@ -55,24 +53,6 @@ query Backfill($id: String!) {
 """
 
 
-@contextlib.contextmanager
-def _databases():
-    tag = uuid.uuid4().hex[:8]
-    names = (f"mc_bench_{tag}_dagster", f"mc_bench_{tag}_wh")
-    admin = psycopg2.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        for name in names:
-            cur.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield names
-    finally:
-        with admin.cursor() as cur:
-            for name in names:
-                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
 def bench_ui_backfill(quick: bool = False) -> dict:
     days = 30 if quick else 365
     saved = dict(os.environ)
@@ -81,7 +61,7 @@ def bench_ui_backfill(quick: bool = False) -> dict:
     home = Path(tempfile.mkdtemp(prefix="musiccharts-ui-backfill-"))
     topo = None
     try:
-        with _databases() as (storage_db, warehouse_db), serve(Simulator()) as url:
+        with pg_databases("dagster", "wh") as (storage_db, warehouse_db), serve(Simulator()) as url:
             shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
             wh = Warehouse(PG.format(db=warehouse_db))
             wh.migrate()

@@ -58,12 +58,12 @@ from musiccharts_pipeline_tests.conftest import admin_connection
 from musiccharts_pipeline_tests.helpers import DATA_TABLES
 from musiccharts_pipeline_tests.topology import (
     LOCATION,
-    NOT_FINISHED,
     PG_OUTAGE_SECONDS,
     REPOSITORY,
     ROOT,
     SCRIPT,
     Topology,
+    analytics_after_last_sync,
     children,
     component_pid,
     failure_reason,
@@ -134,26 +134,11 @@ def pd_date(value) -> dt.date:
 def converged(instance: dg.DagsterInstance, wh: Warehouse, expected) -> bool:
     """Every due date stored, nothing queued or running, and an analytics build that started
     after the last successful sync run ended."""
-    records = instance.get_run_records()
-    if any(r.dagster_run.status in NOT_FINISHED for r in records):
-        return False
     want = {
         slug: [a + dt.timedelta(days=i) for i in range((b - a).days + 1)]
         for slug, (a, b) in expected.items()
     }
-    if stored_dates(wh) != want:
-        return False
-    synced = [
-        r.end_time or 0
-        for r in records
-        if r.dagster_run.job_name == "chart_sync" and r.dagster_run.is_success
-    ]
-    built = [
-        r.start_time or 0
-        for r in records
-        if r.dagster_run.job_name == "analytics" and r.dagster_run.is_success
-    ]
-    return bool(synced and built) and max(built) > max(synced)
+    return stored_dates(wh) == want and analytics_after_last_sync(instance)
 
 
 def test_topology_syncs_through_faults_and_isolates_runs(pg_database, tmp_path, monkeypatch):

@@ -278,3 +278,22 @@ def component_pid(script: int, marker: str) -> int | None:
             if marker in cmdline(child):
                 return child
     return None
+
+
+def analytics_after_last_sync(instance: dg.DagsterInstance) -> bool:
+    """No run in flight, and a successful analytics build started after the last successful
+    sync run ended (the marts follow the data)."""
+    records = instance.get_run_records()
+    if any(r.dagster_run.status in NOT_FINISHED for r in records):
+        return False
+    synced = [
+        r.end_time or 0
+        for r in records
+        if r.dagster_run.job_name == "chart_sync" and r.dagster_run.is_success
+    ]
+    built = [
+        r.start_time or 0
+        for r in records
+        if r.dagster_run.job_name == "analytics" and r.dagster_run.is_success
+    ]
+    return bool(synced and built) and max(built) > max(synced)

@@ -146,12 +146,18 @@ def _known_artists(wh: Warehouse, names: set[str]) -> set[str]:
     return set(frame.name)
 
 
+def _per_track(wh: Warehouse, table: str, column: str, default: float) -> float:
+    """Distinct ``column`` values per distinct track in a link table (``default`` below 50)."""
+    row = wh.read_frame(
+        f"SELECT count(DISTINCT track_uuid) AS tracks, count(DISTINCT {column}) AS others "
+        f"FROM {SCHEMA}.{table}"
+    ).iloc[0]
+    tracks = int(row.tracks or 0)
+    return default if tracks < 50 else int(row.others) / tracks
+
+
 def _artists_per_track(wh: Warehouse) -> float:
-    tracks = int(wh.scalar(f"SELECT count(DISTINCT track_uuid) FROM {SCHEMA}.track_artists") or 0)
-    if tracks < 50:
-        return DEFAULT_ARTISTS_PER_TRACK
-    artists = int(wh.scalar(f"SELECT count(DISTINCT artist_uuid) FROM {SCHEMA}.track_artists"))
-    return artists / tracks
+    return _per_track(wh, "track_artists", "artist_uuid", DEFAULT_ARTISTS_PER_TRACK)
 
 
 def plan_chart(
@@ -316,11 +322,7 @@ DEFAULT_ALBUMS_PER_TRACK = 1.75
 
 
 def _albums_per_track(wh: Warehouse) -> float:
-    tracks = int(wh.scalar(f"SELECT count(DISTINCT track_uuid) FROM {SCHEMA}.track_albums") or 0)
-    if tracks < 50:
-        return DEFAULT_ALBUMS_PER_TRACK
-    albums = int(wh.scalar(f"SELECT count(DISTINCT album_uuid) FROM {SCHEMA}.track_albums"))
-    return albums / tracks
+    return _per_track(wh, "track_albums", "album_uuid", DEFAULT_ALBUMS_PER_TRACK)
 
 
 def plan_watch_import(wh: Warehouse, entries: list, what: str = "watch import") -> Plan:
