@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from musiccharts_pipeline.soundcharts import models as m  # noqa: E402
-from musiccharts_pipeline.soundcharts.simulator.world import (  # noqa: E402
+from musiccharts_pipeline.soundcharts.simulator.catalogue import (  # noqa: E402
     COUNTRIES,
     FIRST,
     GENRES,

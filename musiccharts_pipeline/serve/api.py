@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response
 
-from musiccharts_pipeline.serve import album_queries, audience_queries, queries
+from musiccharts_pipeline.serve import album_queries, audience_queries, entity_queries, queries
 from musiccharts_pipeline.serve.http import (
     DEFAULT_LIMIT,
     DEFAULT_SERIES_LIMIT,
@@ -118,24 +118,24 @@ def tracks(
     artist = parse_uuid(artist, "artist") if artist else None
     genre, q = parse_genre(genre), parse_text(q, "q")
     with st.reader.read() as wh:
-        total, items = queries.tracks(wh, limit, offset, artist=artist, genre=genre, q=q)
+        total, items = entity_queries.tracks(wh, limit, offset, artist=artist, genre=genre, q=q)
     if kind == "csv":
-        return csv_response(items, queries.TRACK_COLUMNS, "tracks.csv", total)
+        return csv_response(items, entity_queries.TRACK_COLUMNS, "tracks.csv", total)
     return json_response(page(total, limit, offset, items))
 
 
 #: A track's or an artist's row, and what its answer holds besides, in order.
-ENTITY_ROW = {"track": queries.track, "artist": queries.artist}
+ENTITY_ROW = {"track": entity_queries.track, "artist": entity_queries.artist}
 ENTITY_RELATED = {
     "track": {
-        "artists": queries.track_artists,
-        "genres": queries.track_genres,
-        "charts": queries.track_chart_history,
+        "artists": entity_queries.track_artists,
+        "genres": entity_queries.track_genres,
+        "charts": entity_queries.track_chart_history,
         "albums": album_queries.albums_of_track,
     },
     "artist": {
-        "genres": queries.artist_genres,
-        "tracks": queries.artist_tracks,
+        "genres": entity_queries.artist_genres,
+        "tracks": entity_queries.artist_tracks,
         "albums": album_queries.albums_of_artist,
     },
 }
@@ -186,7 +186,7 @@ def album(st: State, uuid: str) -> Response:
 @router.get("/genres", dependencies=JsonOnly)
 def genres(st: State, limit: Limit = DEFAULT_LIMIT, offset: Offset = 0) -> Response:
     with st.reader.read() as wh:
-        tree = queries.genre_tree(queries.genres(wh))
+        tree = entity_queries.genre_tree(entity_queries.genres(wh))
     return json_response(page(len(tree), limit, offset, tree[offset : offset + limit]))
 
 

@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from musiccharts_pipeline.dashboard.render import load_marts, render
-from musiccharts_pipeline.serve import audience_queries, queries
+from musiccharts_pipeline.serve import audience_queries, entity_queries, queries
 from musiccharts_pipeline.serve import charts as draw
 from musiccharts_pipeline.serve.api import album_detail, entity_detail, resolve_ranking_date
 from musiccharts_pipeline.serve.discover import find
@@ -151,8 +151,10 @@ def track_list(
     if not 0 <= offset <= MAX_OFFSET:
         raise bad(f"offset must be between 0 and {MAX_OFFSET}")
     with st.reader.read() as wh:
-        total, items = queries.tracks(wh, DEFAULT_LIMIT, offset, artist=artist, genre=genre, q=q)
-        artist_row = queries.artist(wh, artist) if artist else None
+        total, items = entity_queries.tracks(
+            wh, DEFAULT_LIMIT, offset, artist=artist, genre=genre, q=q
+        )
+        artist_row = entity_queries.artist(wh, artist) if artist else None
     filters = {k: v for k, v in (("q", q), ("artist", artist), ("genre", genre)) if v}
     return page(
         "tracks.html",
@@ -241,7 +243,7 @@ def artist_page(
 @router.get("/genres", response_class=HTMLResponse)
 def genre_page(st: State) -> HTMLResponse:
     with st.reader.read() as wh:
-        tree = queries.genre_tree(queries.genres(wh))
+        tree = entity_queries.genre_tree(entity_queries.genres(wh))
     return page("genres.html", title="Genres", genres=tree)
 
 

@@ -69,3 +69,38 @@ def publication(seed: int, slug: str, date: dt.date) -> Publication:
     if (h >> 28) % CORRECTED_ONE_IN == 0:
         corrected = published + dt.timedelta(minutes=180 + (h >> 36) % 1020)
     return Publication(date, published, corrected)
+
+
+def chart_dates(frequency: str, start: dt.date, today: dt.date) -> list[dt.date]:
+    """The dates a chart of ``frequency`` publishes between ``start`` and ``today``: every day,
+    Fridays, or the 1st of each month."""
+    if frequency == "daily":
+        n = (today - start).days + 1
+        return [start + dt.timedelta(days=k) for k in range(n)]
+    if frequency == "weekly":  # published on Fridays
+        first = start + dt.timedelta(days=(4 - start.weekday()) % 7)
+        out = []
+        while first <= today:
+            out.append(first)
+            first += dt.timedelta(days=7)
+        return out
+    out = []
+    year, month = start.year, start.month
+    while dt.date(year, month, 1) <= today:
+        if dt.date(year, month, 1) >= start:
+            out.append(dt.date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def corrected(ranking, h: int):
+    """The ranking with two neighbouring entries swapped, as a correction would."""
+    k = h % (len(ranking.songs) - 1) if len(ranking.songs) > 1 else 0
+    fields = {}
+    names = ("songs", "old_positions", "entry_dates", "entry_states", "times_on_chart", "metrics")
+    for name in names:
+        values = list(getattr(ranking, name))
+        if len(values) > 1:
+            values[k], values[k + 1] = values[k + 1], values[k]
+        fields[name] = values
+    return dataclasses.replace(ranking, **fields)

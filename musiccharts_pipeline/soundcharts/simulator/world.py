@@ -13,12 +13,13 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
-import uuid as uuidlib
 
 import numpy as np
 
 from musiccharts_pipeline import clock
 from musiccharts_pipeline.soundcharts.simulator import schedule
+from musiccharts_pipeline.soundcharts.simulator.albums import AlbumCatalogue
+from musiccharts_pipeline.soundcharts.simulator.audience import AudienceSeries
 from musiccharts_pipeline.soundcharts.simulator.catalogue import (
     CHARTS,
     COUNTRIES,
@@ -31,18 +32,9 @@ from musiccharts_pipeline.soundcharts.simulator.catalogue import (
     WORDS,
     Chart,
 )
+from musiccharts_pipeline.soundcharts.simulator.seeded import stable_hash, stable_uuid
 
 HISTORY_DAYS = 800  # a little over two years of rankings
-
-
-def _hash(*parts: object) -> int:
-    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
-def _uuid(*parts: object) -> str:
-    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=16).digest()
-    return str(uuidlib.UUID(bytes=digest, version=4))
 
 
 def _slugify(text: str) -> str:
@@ -64,7 +56,7 @@ class Ranking:
     metrics: list[int]
 
 
-class World:
+class World(AlbumCatalogue, AudienceSeries):
     def __init__(
         self,
         seed: int = 7,
@@ -113,10 +105,10 @@ class World:
     # -- songs and artists --------------------------------------------------------------------
 
     def song_uuid(self, i: int) -> str:
-        return _uuid("song", self.seed, i)
+        return stable_uuid("song", self.seed, i)
 
     def artist_uuid(self, i: int) -> str:
-        return _uuid("artist", self.seed, i)
+        return stable_uuid("artist", self.seed, i)
 
     @functools.cached_property
     def song_index(self) -> dict[str, int]:
@@ -133,7 +125,7 @@ class World:
     def song_artists(self, i: int) -> list[int]:
         if i >= self.base_songs:  # a roster song: its artist alone
             return [self.base_artists + (i - self.base_songs) // self.roster_songs]
-        h = _hash("song-artists", self.seed, i)
+        h = stable_hash("song-artists", self.seed, i)
         # popular artists have many songs: skew towards low artist indexes
         n = self.base_artists  # the roster's artists are on their own songs only
         primary = int(self._artist_order[int((h % 1000) ** 1.6 / 1000**1.6 * n)])
@@ -146,13 +138,13 @@ class World:
         return artists
 
     def artist_name(self, a: int) -> str:
-        h = _hash("artist-name", self.seed, a)
+        h = stable_hash("artist-name", self.seed, a)
         return f"{FIRST[h % len(FIRST)]} {LAST[(h >> 8) % len(LAST)]}" + (
             f" {a}" if (h >> 16) % 3 else ""
         )
 
     def artist_genres(self, a: int) -> list[dict]:
-        h = _hash("artist-genres", self.seed, a)
+        h = stable_hash("artist-genres", self.seed, a)
         roots = list(GENRES)
         root = roots[h % len(roots)]
         subs = GENRES[root]
@@ -166,7 +158,7 @@ class World:
     def song_genres(self, i: int) -> list[dict]:
         primary = self.song_artists(i)[0]
         genres = self.artist_genres(primary)
-        h = _hash("song-genres", self.seed, i)
+        h = stable_hash("song-genres", self.seed, i)
         if h % 4 == 0:
             root = list(GENRES)[(h >> 4) % len(GENRES)]
             sub = GENRES[root][(h >> 8) % len(GENRES[root])]
@@ -175,7 +167,7 @@ class World:
         return genres
 
     def song_identifiers(self, i: int) -> dict[str, list[str]]:
-        h = _hash("song-ids", self.seed, i)
+        h = stable_hash("song-ids", self.seed, i)
         ids = {}
         for p in SONG_AUDIENCE_PLATFORMS:
             base = hashlib.blake2b(f"{p}{self.seed}{i}".encode(), digest_size=11).hexdigest()
@@ -189,10 +181,12 @@ class World:
         return ids
 
     def release_date(self, i: int) -> dt.date:
-        return self.start + dt.timedelta(days=int(self.song_peak[i]) - 25 - (_hash("rel", i) % 40))
+        return self.start + dt.timedelta(
+            days=int(self.song_peak[i]) - 25 - (stable_hash("rel", i) % 40)
+        )
 
     def song_object(self, i: int) -> dict:
-        h = _hash("song-obj", self.seed, i)
+        h = stable_hash("song-obj", self.seed, i)
         uuid = self.song_uuid(i)
         name = " ".join(WORDS[(h >> s) % len(WORDS)] for s in (0, 6, 12)[: 1 + h % 3]).title()
         artists = [self.artist_light(a) for a in self.song_artists(i)]
@@ -251,59 +245,7 @@ class World:
 
     def isrc_blacklisted(self, isrc: str) -> bool:
         """About 1 in 40 ISRCs map to several tracks at the DSPs: by-isrc answers 410."""
-        return _hash("isrc-blacklist", self.seed, isrc) % 40 == 0
-
-    # -- albums: each song is on its single, most on an album, some on a compilation too --------
-
-    def album_uuid(self, kind: str, key: object) -> str:
-        return _uuid("album", self.seed, kind, key)
-
-    def song_albums(self, i: int) -> list[tuple[str, str, object]]:
-        """(album uuid, type, key) of each release the song is on, the original first."""
-        h = _hash("song-albums", self.seed, i)
-        primary = self.song_artists(i)[0]
-        releases = [(self.album_uuid("single", i), "single", i)]
-        if h % 4:  # the primary artist's album of that year
-            year = self.release_date(i).year
-            releases.append((self.album_uuid("album", (primary, year)), "album", (primary, year)))
-        if h % 5 == 0:  # a label compilation
-            label = (h >> 8) % len(LABELS)
-            releases.append((self.album_uuid("compil", label), "compil", label))
-        return releases
-
-    @functools.cached_property
-    def album_index(self) -> dict[str, tuple[str, object, list[int]]]:
-        """album uuid -> (type, key, its songs)."""
-        albums: dict[str, tuple[str, object, list[int]]] = {}
-        for i in range(self.n_songs):
-            for uuid, kind, key in self.song_albums(i):
-                albums.setdefault(uuid, (kind, key, []))[2].append(i)
-        return albums
-
-    def album_object(self, uuid: str) -> dict:
-        kind, key, songs = self.album_index[uuid]
-        h = _hash("album-obj", self.seed, uuid)
-        first = min(songs, key=lambda i: (self.release_date(i), i))
-        # a single comes out with its song; an album or a compilation once its last song is out
-        release = max(self.release_date(i) for i in songs)
-        if kind == "single":
-            name, artists = self.song_object(first)["name"], self.song_artists(first)[:1]
-        elif kind == "album":
-            name, artists = f"{WORDS[h % len(WORDS)].title()} ({key[1]})", [key[0]]
-        else:
-            name, artists = f"{LABELS[key][0]} Hits", []
-        label = LABELS[(h >> 12) % len(LABELS)]
-        return {
-            "uuid": uuid,
-            "name": name,
-            "type": kind,
-            "upc": f"{(h >> 4) % 10**12:012d}",
-            "releaseDate": f"{release.isoformat()}T00:00:00+00:00",
-            "labels": [{"name": label[0], "type": label[1]}],
-            "totalTracks": len(songs),
-            "artists": [self.artist_light(a) for a in artists],
-            "appUrl": f"https://app.soundcharts.com/app/album/{uuid}/overview",
-        }
+        return stable_hash("isrc-blacklist", self.seed, isrc) % 40 == 0
 
     def isrc_of(self, i: int) -> str:
         obj = self.song_object(i)
@@ -322,7 +264,7 @@ class World:
         }
 
     def artist_object(self, a: int) -> dict:
-        h = _hash("artist-obj", self.seed, a)
+        h = stable_hash("artist-obj", self.seed, a)
         obj = self.artist_light(a)
         if h % 11 == 0:  # 2021-style payload: the light fields only
             obj["countryCode"] = COUNTRIES[h % len(COUNTRIES)]
@@ -348,7 +290,7 @@ class World:
 
     def chart_dates(self, chart: Chart) -> list[dt.date]:
         """Publication dates, oldest first."""
-        return _chart_dates(chart.frequency, self.start, self.today)
+        return schedule.chart_dates(chart.frequency, self.start, self.today)
 
     def publication(self, chart: Chart, date: dt.date) -> schedule.Publication:
         return _publication(self.seed, chart.slug, date)
@@ -380,7 +322,7 @@ class World:
         if not pub.visible(now):
             return None
         if pub.corrected(now):
-            ranking = _corrected(ranking, _hash("fix", self.seed, chart.slug, date))
+            ranking = schedule.corrected(ranking, stable_hash("fix", self.seed, chart.slug, date))
         return ranking, pub.stamp(now)
 
     def horizon(self) -> dt.date:
@@ -418,7 +360,7 @@ class World:
     def _history(self, slug: str) -> dict:
         chart = self.charts[slug]
         dates = self.chart_dates(chart)
-        rng = np.random.default_rng(_hash("pool", self.seed, slug) % 2**32)
+        rng = np.random.default_rng(stable_hash("pool", self.seed, slug) % 2**32)
         pool_size = min(self.n_songs, chart.size * 4)
         pool = rng.choice(self.n_songs, size=pool_size, replace=False)
         t = np.array([(d - self.start).days for d in dates], dtype=float)[:, None]
@@ -446,108 +388,7 @@ class World:
             "scores": scores,
         }
 
-    # -- audience -----------------------------------------------------------------------------
-
-    def song_audience(self, i: int, platform: str, start: dt.date, end: dt.date) -> list[dict]:
-        """Cumulative totals per identifier, one point per day from release, newest first."""
-        ids = self.song_identifiers(i).get(platform)
-        if not ids:
-            return []
-        release = max(self.release_date(i), self.start)
-        points = []
-        day = min(end, self.horizon())
-        while day >= max(start, release):
-            x = (day - release).days
-            plots = []
-            for ident in ids:
-                h = _hash("aud", self.seed, i, platform, ident)
-                rate = 1_000 + h % 50_000
-                plots.append(
-                    {
-                        "identifier": ident,
-                        "value": int(h % 100_000 + rate * x + rate * 20 * (1 - np.exp(-x / 30))),
-                    }
-                )
-            points.append({"date": f"{day.isoformat()}T00:00:00+00:00", "plots": plots})
-            day -= dt.timedelta(days=1)
-        return points
-
-    def artist_followers(self, a: int, platform: str, start: dt.date, end: dt.date) -> list[dict]:
-        """Cumulative follower counts, ascending, with the odd skipped day (as the real API)."""
-        h = _hash("fol", self.seed, a, platform)
-        if h % 10 == 0:
-            return []  # no account on that platform
-        base, rate = h % 5_000_000, 50 + (h >> 8) % 20_000
-        out = []
-        day = max(start, self.start)
-        while day <= min(end, self.horizon()):
-            x = (day - self.start).days
-            if _hash("skip", a, platform, x) % 17:
-                out.append(
-                    {
-                        "date": f"{day.isoformat()}T00:00:00+00:00",
-                        "followerCount": int(base + rate * x),
-                        "likeCount": None,
-                        "followingCount": None,
-                        "postCount": int(x // 3) if platform in ("instagram", "tiktok") else None,
-                        "viewCount": int(base * 10 + rate * 40 * x)
-                        if platform == "youtube"
-                        else None,
-                    }
-                )
-            day += dt.timedelta(days=1)
-        return out
-
-    def artist_listeners(self, a: int, platform: str, start: dt.date, end: dt.date) -> list[dict]:
-        h = _hash("lis", self.seed, a, platform)
-        base = 10_000 + h % 20_000_000
-        out = []
-        day = max(start, self.start)
-        while day <= min(end, self.horizon()):
-            x = (day - self.start).days
-            out.append(
-                {
-                    "date": f"{day.isoformat()}T00:00:00+00:00",
-                    "value": int(base * (1 + 0.2 * np.sin(x / 45 + h % 7))),
-                }
-            )
-            day += dt.timedelta(days=1)
-        return out
-
 
 @functools.lru_cache(maxsize=65536)
 def _publication(seed: int, slug: str, date: dt.date) -> schedule.Publication:
     return schedule.publication(seed, slug, date)
-
-
-def _corrected(ranking: Ranking, h: int) -> Ranking:
-    """The ranking with two neighbouring entries swapped, as a correction would."""
-    k = h % (len(ranking.songs) - 1) if len(ranking.songs) > 1 else 0
-    fields = {}
-    names = ("songs", "old_positions", "entry_dates", "entry_states", "times_on_chart", "metrics")
-    for name in names:
-        values = list(getattr(ranking, name))
-        if len(values) > 1:
-            values[k], values[k + 1] = values[k + 1], values[k]
-        fields[name] = values
-    return dataclasses.replace(ranking, **fields)
-
-
-def _chart_dates(frequency: str, start: dt.date, today: dt.date) -> list[dt.date]:
-    if frequency == "daily":
-        n = (today - start).days + 1
-        return [start + dt.timedelta(days=k) for k in range(n)]
-    if frequency == "weekly":  # published on Fridays
-        first = start + dt.timedelta(days=(4 - start.weekday()) % 7)
-        out = []
-        while first <= today:
-            out.append(first)
-            first += dt.timedelta(days=7)
-        return out
-    out = []
-    year, month = start.year, start.month
-    while dt.date(year, month, 1) <= today:
-        if dt.date(year, month, 1) >= start:
-            out.append(dt.date(year, month, 1))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
