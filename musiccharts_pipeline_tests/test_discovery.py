@@ -106,6 +106,10 @@ def test_the_api_and_the_page_offer_and_subscribe(pipeline, warehouse_url):
         page = s.http.get("/charts?country=FR")
         assert page.status_code == 200 and "deezer-top-100-fr" in page.text
         assert 'action="/charts/subscribe"' in page.text
+        # beside each subscribe button, what the first sync would cost, from the plan route
+        assert 'href="/api/plan?chart=deezer-top-100-fr"' in page.text
+        plan = s.http.get("/api/plan?chart=deezer-top-100-fr").json()
+        assert plan["total_calls"] > 0 and plan["calls"]["ranking_pages"] == 1
         refused = s.http.post(
             "/charts/subscribe", data={"slug": "deezer-top-100-fr", "token": "wrong"}
         )

@@ -283,12 +283,20 @@ def _faults(topo: Topology, instance, wh, expected, databases, note) -> None:
         topo,
         poll=0.2,
     )[0]
-    wait_for(  # killed mid-step, not while the run is still starting
-        "the sync run's first step to start",
+    launching = {
+        dg.DagsterRunStatus.QUEUED,
+        dg.DagsterRunStatus.NOT_STARTED,
+        dg.DagsterRunStatus.STARTING,
+    }
+    # killed mid-step, and not while the queued run is being launched: a launch cut here leaves
+    # a retry that the PostgreSQL outage below can refuse (Dagster does not retry a refused retry)
+    wait_for(
+        "the sync run's first step to start and the queued run launched",
         lambda: (
             instance.get_records_for_run(
                 victim.run_id, of_type=dg.DagsterEventType.STEP_START, limit=1
             ).records
+            and instance.get_run_by_id(queued).status not in launching
         ),
         120,
         topo,
