@@ -410,7 +410,7 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--phase-timeout", type=int, default=600)
     parser.add_argument(
-        "--latency-ms", type=int, default=150, help="the simulator's per-call latency"
+        "--latency-ms", type=int, default=80, help="the simulator's per-call latency"
     )
     parser.add_argument("--keep", action="store_true", help="keep DAGSTER_HOME (logs) on exit")
     args = parser.parse_args(argv)
